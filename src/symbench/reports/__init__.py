@@ -1,0 +1,1 @@
+"""Benchmark tables (markdown, CSV) generated from the metrics files of the stages."""

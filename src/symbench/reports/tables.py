@@ -1,0 +1,40 @@
+"""Collect per-cell metrics JSONs and aggregate them over seeds; shared by both studies' reports."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+
+def collect_metrics(root: Path) -> pd.DataFrame:
+    """One row per metrics JSON below ``root`` (any depth); an unreadable file is an error naming it."""
+    rows = []
+    for path in sorted(root.rglob("*.json")):
+        try:
+            rows.append(json.loads(path.read_text(encoding="utf-8")))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err})") from err
+    if not rows:
+        raise FileNotFoundError(f"{root}: no metrics files; run the training stages first")
+    return pd.DataFrame(rows)
+
+
+def aggregate_over_seeds(df: pd.DataFrame, keys: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
+    """Mean, sample sd (ddof=1; NaN for one seed) and seed count of ``metrics`` per ``keys`` group."""
+    grouped = df.groupby(list(keys), sort=False)
+    out = grouped[list(metrics)].agg(["mean", "std"])
+    out.columns = [f"{m}_{stat}" for m, stat in out.columns]
+    out["n_seeds"] = grouped.size()
+    return out.reset_index()
+
+
+def mean_sd(mean: float, sd: float | None, digits: int = 3) -> str:
+    """``0.955 ± 0.004``, or just the mean when the sd is unknown (one seed)."""
+    if mean is None or pd.isna(mean):
+        return "—"
+    if sd is None or pd.isna(sd):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"

@@ -1,0 +1,117 @@
+"""The whole pipeline, smoke profile, through `dvc repro` in a temporary copy of the repository."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from symbench import paths
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+
+
+def _run(args: list[str], cwd: Path) -> str:
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        "DVC_NO_ANALYTICS": "1",
+        "PYTHONHASHSEED": "0",
+    }
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def smoke_repo(tmp_path_factory) -> Path:
+    """A git copy of the tracked tree with params.yaml composed for the smoke profile, after one `dvc repro`."""
+    repo = tmp_path_factory.mktemp("symbench") / "repo"
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=paths.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for rel in filter(None, tracked):
+        src = paths.ROOT / rel
+        if src.is_file():
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, repo / rel)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "symbench.config",
+            "profile=smoke",
+            f"ks.fetch.mirror={paths.ROOT.parent / 'shared' / 'data'}",
+        ],
+        repo,
+    )
+    for args in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "-qm", "smoke"],
+    ):
+        _run(args, repo)
+    _run(["dvc", "repro"], repo)
+    return repo
+
+
+def test_smoke_repro_fills_every_cell_of_the_table(smoke_repo):
+    with open(smoke_repo / "reports/ks/benchmark.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    cells = {(r["model"], r["variant"]) for r in rows}
+    assert cells == {
+        (m, v)
+        for m in ("cnn", "xgboost", "invariant_mlp", "hartford")
+        for v in (
+            "original",
+            "original_permuted",
+            "dirichlet",
+            "dirichlet_permuted",
+            "canonical",
+            "canonical_permuted",
+        )
+    }
+    for r in rows:
+        assert 0.0 <= float(r["test_accuracy_mean"]) <= 1.0
+        assert r["profile"] == "smoke" and r["data_source"] == "real"
+    text = (smoke_repo / "reports/ks/benchmark.md").read_text()
+    assert "not run" not in text and "ref 0.960" in text
+
+
+def test_second_repro_is_a_no_op(smoke_repo):
+    out = _run(["dvc", "repro"], smoke_repo)
+    assert "Running stage" not in out, out
+    assert "is cached" in out or "didn't change" in out
+
+
+def test_changing_one_cnn_hyperparameter_reruns_only_cnn_stages(smoke_repo):
+    out = _run(
+        [
+            "dvc",
+            "exp",
+            "run",
+            "-S",
+            "profile=smoke",
+            "-S",
+            "ks.models.cnn.optimizer.lr=0.0007",
+            "-S",
+            f"ks.fetch.mirror={paths.ROOT.parent / 'shared' / 'data'}",
+        ],
+        smoke_repo,
+    )
+    ran = set(re.findall(r"Running stage '([^']+)'", out))
+    assert ran, out
+    assert all(s.startswith("ks_train@cnn-") or s == "ks_report" for s in ran), ran
+    assert sum(s.startswith("ks_train@cnn-") for s in ran) == 6
