@@ -5,9 +5,26 @@ Stages write only below these folders; DVC declares the same paths in ``dvc.yaml
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+
+def _find_root() -> Path:
+    """``$SYMBENCH_ROOT``, else the nearest folder at or above the working directory holding dvc.yaml and conf/.
+
+    Stages run with the repository as working directory (DVC's convention), so a copy of the repository writes
+    into itself even when the package is installed from elsewhere; outside any checkout, the source tree's root.
+    """
+    if env := os.environ.get("SYMBENCH_ROOT"):
+        return Path(env).resolve()
+    cwd = Path.cwd().resolve()
+    for folder in (cwd, *cwd.parents):
+        if (folder / "dvc.yaml").is_file() and (folder / "conf").is_dir():
+            return folder
+    return Path(__file__).resolve().parents[2]
+
+
+ROOT = _find_root()
 CONF = ROOT / "conf"
 DATA = ROOT / "data"
 RAW = DATA / "raw"

@@ -22,6 +22,8 @@ BIN = Path(sys.executable).parent
 def _run(args: list[str], cwd: Path) -> str:
     env = {
         **os.environ,
+        "PYTHONPATH": str(cwd / "src"),  # the copy's own code, not the checkout's editable install
+        "SYMBENCH_ROOT": str(cwd),
         "PATH": f"{BIN}:{os.environ['PATH']}",
         "DVC_NO_ANALYTICS": "1",
         "PYTHONHASHSEED": "0",
