@@ -14,12 +14,15 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup params repro test test-full bench lint format clean
+.PHONY: help setup system params repro test test-full bench lint format clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
-setup: $(STAMP) ## Create .venv from requirements.lock (once; again when the lock changes)
+setup: $(STAMP) system ## Create .venv from requirements.lock (once; again when the lock changes), PALP if missing
+
+system: ## System packages (PALP via apt-get where root); reports what it cannot install, never fails
+	@bash scripts/setup-system.sh
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +45,7 @@ test-full: setup ## Every test, GPU ones too (skipped with a reason where no CUD
 
 bench: setup ## Speed benchmarks; results in reports/bench/
 	$(BIN)/python bench/bench_ks_preprocessing.py
+	$(BIN)/python bench/bench_lightning_overhead.py
 
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check src tests bench

@@ -52,12 +52,17 @@ def ks_variant(variant: str) -> Path:
 
 def ks_run_dir(model: str, variant: str, seed: int) -> Path:
     """Checkpoints and fitted models of one (model, variant, seed) cell."""
-    return KS_MODELS / model / variant / f"seed{seed}"
+    return KS_MODELS / model / f"seed{seed}" / variant
 
 
-def ks_metrics(model: str, variant: str, seed: int) -> Path:
-    """Metrics JSON of one (model, variant, seed) cell."""
-    return KS_METRICS / model / variant / f"seed{seed}.json"
+def ks_models_dir(model: str, seed: int) -> Path:
+    """Every variant's fitted model of one (model, seed): the out of one ks_train stage."""
+    return KS_MODELS / model / f"seed{seed}"
+
+
+def ks_metrics(model: str, seed: int) -> Path:
+    """Metrics JSON of one (model, seed): a record per variant under ``cells``."""
+    return KS_METRICS / model / f"seed{seed}.json"
 
 
 def resolve(path: str | Path) -> Path:

@@ -73,3 +73,53 @@ def test_ks_markdown_puts_reference_beside_ours_and_marks_missing_cells():
     assert "0.520 ± 0.028 (ref 0.507 ± 0.011)" in text
     assert "not run" in text
     assert "- **data**: real" in text
+
+
+def _cell(model: str, variant: str, acc: float, inv: float, claims: str = "none", seed: int = 0) -> dict:
+    return {
+        "model": model,
+        "variant": variant,
+        "seed": seed,
+        "profile": "smoke",
+        "data_source": "real",
+        "claims_invariance": claims,
+        "test_accuracy": acc,
+        "test_mae": 1.0,
+        "majority_baseline": 0.11,
+        "n_params": 10,
+        "train_seconds": 1.0,
+        "best_val_accuracy": 0.5,
+        "invariance_change_rate": inv,
+        "invariance_output_change": inv / 2,
+    }
+
+
+def test_ks_summary_names_the_winning_strategy_per_permuted_variant_and_counts_reference_cells():
+    rows = [
+        _cell("cnn", "original", 0.60, 0.9),
+        _cell("cnn", "original_permuted", 0.20, 0.9),
+        _cell("cnn", "canonical_permuted", 0.55, 0.0, "S4xS26"),
+        _cell("cnn", "augmented", 0.30, 0.5),
+        _cell("hartford", "original_permuted", 0.70, 0.0, "S4xS26"),
+    ]
+    reference = {"accuracy": {"cnn": {"original": 0.507, "original_permuted": 0.23}}, "sd": {}}
+    summary = ks_summary(pd.DataFrame(rows), reference)
+    text = render_ks_markdown(
+        summary,
+        models=["cnn", "hartford"],
+        variants=["original", "original_permuted", "canonical_permuted", "augmented"],
+        provenance={},
+    )
+    assert "- Best cell: **hartford** on `original_permuted`, 0.700 (invariant architecture)." in text
+    assert "exactly 0: **hartford**" in text
+    assert "  - canonical form: cnn on `canonical_permuted`, 0.550, inv 0" in text
+    assert "  - augmentation: cnn on `augmented`, 0.300, inv 0.500" in text
+    assert "matched or beaten by the same model on the same variant: 1 of 2" in text
+    assert "0.600 (ref 0.507); inv 0.900" in text
+    assert "S4xS26 **violated**" not in text
+
+
+def test_ks_report_flags_a_claim_of_exact_invariance_that_the_measurement_contradicts():
+    summary = ks_summary(pd.DataFrame([_cell("hartford", "original", 0.7, 0.01, "S4xS26")]), {})
+    text = render_ks_markdown(summary, models=["hartford"], variants=["original"], provenance={})
+    assert "S4xS26 **violated**" in text and "contradicted by measurement**: hartford/original" in text

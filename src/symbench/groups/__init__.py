@@ -6,6 +6,7 @@ from symbench.groups.permutations import (
     apply_permutations,
     apply_permutations_torch,
     permute_randomly,
+    permuted_copies,
     random_permutations,
     random_permutations_torch,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "canonical_form_with_permutations",
     "dirichlet_ascent",
     "permute_randomly",
+    "permuted_copies",
     "random_permutations",
     "random_permutations_torch",
 ]

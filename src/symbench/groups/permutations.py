@@ -42,6 +42,23 @@ def permute_randomly(X: np.ndarray, seed: int) -> np.ndarray:
     return apply_permutations(X, sigma, tau)
 
 
+def permuted_copies(X: np.ndarray, copies: int, seed: int) -> np.ndarray:
+    """``copies`` stacks of X, each matrix under its own fresh random (σ, τ): (copies * n, rows, cols).
+
+    Augmentation for learners that see a fixed training set (gradient boosting), where per-batch permutations
+    do not apply; row ``k * n + i`` is a permutation of ``X[i]``.
+    """
+    X = np.asarray(X)
+    if copies < 1:
+        raise ValueError(f"permuted_copies: copies must be at least 1, got {copies}")
+    rng = np.random.default_rng(seed)
+    stacks = []
+    for _ in range(copies):
+        sigma, tau = random_permutations(rng, X.shape[0], X.shape[1], X.shape[2])
+        stacks.append(apply_permutations(X, sigma, tau))
+    return np.concatenate(stacks)
+
+
 def random_permutations_torch(
     generator: torch.Generator | None,
     n: int,

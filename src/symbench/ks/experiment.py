@@ -14,8 +14,10 @@ import numpy as np
 from omegaconf import DictConfig
 
 from symbench import paths
+from symbench.evaluation.invariance import invariance_error
 from symbench.evaluation.metrics import accuracy, majority_baseline, mean_absolute_error
 from symbench.ks.parse import KSPolytopes
+from symbench.ks.variants import is_augmented, projection
 from symbench.training.data import SplitArrays
 from symbench.training.fit_from_config import fit_from_config
 
@@ -50,13 +52,27 @@ def run_ks_cell(cfg: DictConfig, model: str, variant: str, seed: int, out_dir: P
         len(data.y_val),
         len(data.y_test),
     )
-    fit = fit_from_config(cfg.ks.models[model], cfg.trainer, data, seed=seed, out_dir=out_dir)
+    model_cfg = cfg.ks.models[model]
+    augment = is_augmented(variant) or bool(model_cfg.get("augment", False))
+    fit = fit_from_config(model_cfg, cfg.trainer, data, seed=seed, out_dir=out_dir, augment=augment)
     y_pred = fit.predict(data.x_test)
+    inv_cfg = cfg.ks.invariance
+    x_inv = data.x_test if inv_cfg.max_matrices is None else data.x_test[: inv_cfg.max_matrices]
+    inv = invariance_error(
+        fit.predict_raw,
+        fit.raw_kind,  # type: ignore[arg-type]
+        x_inv,
+        project=projection(variant),
+        n_draws=inv_cfg.n_draws,
+        seed=inv_cfg.seed,
+    )
     record = {
         "study": "ks",
         "model": model,
         "variant": variant,
         "seed": seed,
+        "augment": augment,
+        "claims_invariance": claimed_invariance(model_cfg.get("claims_invariance", "none"), variant),
         "profile": cfg.run.profile,
         "data_source": cfg.ks.fetch.source,
         "data_sha256": cfg.ks.fetch.sha256,
@@ -66,11 +82,33 @@ def run_ks_cell(cfg: DictConfig, model: str, variant: str, seed: int, out_dir: P
         "test_accuracy": accuracy(data.y_test, y_pred),
         "test_mae": mean_absolute_error(data.y_test, y_pred),
         "majority_baseline": majority_baseline(data.y_train, data.y_test),
+        "invariance_change_rate": inv.prediction_change_rate,
+        "invariance_output_change": inv.mean_output_change,
+        "invariance_max_output_change": inv.max_output_change,
+        "invariance_n_matrices": inv.n_matrices,
+        "invariance_n_draws": inv.n_draws,
         "best_val_accuracy": fit.best_val_acc,
         "n_params": fit.n_params,
         "train_seconds": round(fit.train_seconds, 2),
         "epochs_run": fit.epochs_run,
         "best_epoch": fit.best_epoch,
     }
-    log.info("%s on %s, seed %d: test accuracy %.4f", model, variant, seed, record["test_accuracy"])
+    log.info(
+        "%s on %s, seed %d: test accuracy %.4f, predictions changed by random (σ, τ): %.4f",
+        model,
+        variant,
+        seed,
+        record["test_accuracy"],
+        inv.prediction_change_rate,
+    )
     return record
+
+
+def claimed_invariance(model_claim: str, variant: str) -> str:
+    """What the (model, variant) pipeline claims: ``"S4xS26"`` (exact), ``"S26"`` (columns only) or ``"none"``.
+
+    A canonical-form variant makes any model exactly invariant; otherwise the model's own claim stands.
+    """
+    if model_claim not in ("S4xS26", "S26", "none"):
+        raise ValueError(f"claims_invariance must be 'S4xS26', 'S26' or 'none', got {model_claim!r}")
+    return "S4xS26" if variant.startswith("canonical") else model_claim

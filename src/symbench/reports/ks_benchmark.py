@@ -1,4 +1,7 @@
-"""The KS benchmark table: models x variants, our test accuracy beside the reference's, with provenance."""
+"""The KS benchmark table: models × variants, accuracy and measured invariance beside the reference, a summary.
+
+Every number comes from the per-cell metrics JSONs; the summary sentences are computed from the same table.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,31 @@ import pandas as pd
 
 from symbench.reports.tables import aggregate_over_seeds, mean_sd
 
-METRICS = ("test_accuracy", "test_mae", "majority_baseline", "n_params", "train_seconds", "best_val_accuracy")
+METRICS = (
+    "test_accuracy",
+    "test_mae",
+    "majority_baseline",
+    "n_params",
+    "train_seconds",
+    "best_val_accuracy",
+    "invariance_change_rate",
+    "invariance_output_change",
+)
+KEYS = ("model", "variant", "profile", "data_source", "claims_invariance")
+# Test inputs in an arbitrary order: the fair ground for comparing invariance strategies.
+PERMUTED_VARIANTS = ("original_permuted", "dirichlet_permuted", "canonical_permuted", "augmented")
 
 
 def ks_summary(metrics: pd.DataFrame, reference: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per (model, variant): seed statistics of our metrics and the reference's accuracy."""
-    summary = aggregate_over_seeds(metrics, ["model", "variant", "profile", "data_source"], METRICS)
+    """One row per (model, variant): seed statistics of our metrics, the strategy, the reference's accuracy."""
+    metrics = metrics.copy()
+    if "claims_invariance" not in metrics:
+        metrics["claims_invariance"] = "none"
+    for column in METRICS:
+        if column not in metrics:
+            metrics[column] = float("nan")
+    summary = aggregate_over_seeds(metrics, list(KEYS), METRICS)
+    summary["strategy"] = [strategy(v, c) for v, c in zip(summary.variant, summary.claims_invariance, strict=True)]
     ref_acc, ref_sd = reference.get("accuracy", {}), reference.get("sd", {})
     summary["reference_accuracy"] = [
         (ref_acc.get(m) or {}).get(v) for m, v in zip(summary.model, summary.variant, strict=True)
@@ -25,10 +47,23 @@ def ks_summary(metrics: pd.DataFrame, reference: Mapping[str, Any]) -> pd.DataFr
     return summary
 
 
+def strategy(variant: str, claims_invariance: str) -> str:
+    """How a (model, variant) cell deals with the symmetry: preprocessing, augmentation, architecture, or none."""
+    if variant.startswith("canonical"):
+        return "canonical form"
+    if variant.startswith("dirichlet"):
+        return "Dirichlet ascent"
+    if variant == "augmented":
+        return "augmentation"
+    if claims_invariance == "S4xS26":
+        return "invariant architecture"
+    return "none"
+
+
 def render_ks_markdown(
     summary: pd.DataFrame, *, models: Sequence[str], variants: Sequence[str], provenance: Mapping[str, Any]
 ) -> str:
-    """The markdown report: accuracy table (ours | reference), then MAE, parameters and training time."""
+    """The markdown report: accuracy grid, invariance grid, every cell in full, and the generated summary."""
     cell = {(r.model, r.variant): r for r in summary.itertuples()}
     lines = [
         "# Kreuzer–Skarke benchmark: predicting h11 from the 4×26 vertex matrix",
@@ -37,9 +72,14 @@ def render_ks_markdown(
         "",
         *[f"- **{k}**: {v}" for k, v in provenance.items()],
         "",
+        "## Summary",
+        "",
+        *summary_sentences(summary),
+        "",
         "## Test accuracy (exact h11), ours vs reference",
         "",
-        "Each cell: our mean ± sd over seeds, then the reference's (danielplatt/kreuzer-skarke-ML) where it has one.",
+        "Each cell: our mean ± sd over seeds, the reference's (danielplatt/kreuzer-skarke-ML) where it has one, then",
+        "`inv`: the share of test predictions that a random (σ, τ) ∈ S4×S26 changes (0 = exactly invariant).",
         "",
         "| model | " + " | ".join(variants) + " |",
         "|---|" + "---|" * len(variants),
@@ -48,28 +88,46 @@ def render_ks_markdown(
         row = []
         for v in variants:
             r = cell.get((m, v))
-            ours = mean_sd(r.test_accuracy_mean, r.test_accuracy_std) if r is not None else "not run"
-            ref = None if r is None else r.reference_accuracy
-            row.append(ours if ref is None or pd.isna(ref) else f"{ours} (ref {mean_sd(ref, r.reference_sd)})")
+            if r is None:
+                row.append("not run")
+                continue
+            ours = mean_sd(r.test_accuracy_mean, r.test_accuracy_std)
+            if _has(r.reference_accuracy):
+                ours += f" (ref {mean_sd(r.reference_accuracy, r.reference_sd)})"
+            row.append(f"{ours}; inv {_rate(r.invariance_change_rate_mean)}")
         lines.append(f"| {m} | " + " | ".join(row) + " |")
     baseline = summary.majority_baseline_mean.iloc[0]
     lines += [
         "",
         f"Majority-class baseline (most frequent train h11, on test): {baseline:.3f}.",
         "",
-        "## Mean absolute error, size and cost",
+        "## Every cell: accuracy, invariance, size and cost",
         "",
-        "| model | variant | seeds | test MAE | best val acc | parameters | train time (s) |",
-        "|---|---|---|---|---|---|---|",
+        "Invariance is measured on the whole pipeline: the permuted matrix goes through the variant's preprocessing",
+        "before the model. *Output change* is the mean absolute change of the output in h11 units (expected class",
+        "or regression value); float round-off leaves ~1e-7 for invariant architectures. *Claims* is what the",
+        "pipeline claims by construction (S4xS26 exact, S26 columns only); a claim contradicted by a non-zero",
+        "change rate is flagged **violated**.",
+        "",
+        "| model | variant | strategy | claims | seeds | accuracy | reference | Δ vs ref | inv change rate | "
+        "output change | test MAE | parameters | train time (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in models:
         for v in variants:
             r = cell.get((m, v))
             if r is None:
                 continue
+            ref = mean_sd(r.reference_accuracy, r.reference_sd) if _has(r.reference_accuracy) else "—"
+            delta = f"{r.test_accuracy_mean - r.reference_accuracy:+.3f}" if _has(r.reference_accuracy) else "—"
+            claim = r.claims_invariance
+            if claim == "S4xS26" and r.invariance_change_rate_mean > 0:
+                claim += " **violated**"
             lines.append(
-                f"| {m} | {v} | {r.n_seeds} | {mean_sd(r.test_mae_mean, r.test_mae_std)} | "
-                f"{mean_sd(r.best_val_accuracy_mean, r.best_val_accuracy_std)} | {int(r.n_params_mean):,} | "
+                f"| {m} | {v} | {r.strategy} | {claim} | {r.n_seeds} | "
+                f"{mean_sd(r.test_accuracy_mean, r.test_accuracy_std)} | {ref} | {delta} | "
+                f"{_rate(r.invariance_change_rate_mean)} | {_small(r.invariance_output_change_mean)} | "
+                f"{mean_sd(r.test_mae_mean, r.test_mae_std)} | {int(r.n_params_mean):,} | "
                 f"{r.train_seconds_mean:.0f} |"
             )
     lines += [
@@ -79,3 +137,61 @@ def render_ks_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def summary_sentences(summary: pd.DataFrame) -> list[str]:
+    """Which strategy wins, computed from the table: best cells, best per strategy, the reference comparison."""
+    if summary.empty:
+        return ["No cells were run."]
+    out = []
+    best = summary.loc[summary.test_accuracy_mean.idxmax()]
+    out.append(f"- Best cell: **{best.model}** on `{best.variant}`, {_acc(best)} ({best.strategy}).")
+    exact = summary[summary.invariance_change_rate_mean == 0]
+    if not exact.empty:
+        b = exact.loc[exact.test_accuracy_mean.idxmax()]
+        out.append(
+            f"- Best with measured invariance error exactly 0: **{b.model}** on `{b.variant}`, {_acc(b)} "
+            f"({b.strategy})."
+        )
+    permuted = summary[summary.variant.isin(PERMUTED_VARIANTS) | (summary.strategy == "invariant architecture")]
+    permuted = permuted[permuted.variant != "original"]
+    if not permuted.empty:
+        out.append("- On test inputs in arbitrary order (permuted variants), the best cell of each strategy:")
+        ranked = permuted.sort_values("test_accuracy_mean", ascending=False).groupby("strategy", sort=False).head(1)
+        for r in ranked.itertuples():
+            out.append(
+                f"  - {r.strategy}: {r.model} on `{r.variant}`, {_acc(r)}, inv {_rate(r.invariance_change_rate_mean)}"
+            )
+    with_ref = summary[summary.reference_accuracy.map(_has)]
+    if not with_ref.empty:
+        margin = with_ref.test_accuracy_mean - with_ref.reference_accuracy.astype(float)
+        met = int((margin >= 0).sum())
+        out.append(
+            f"- Reference cells matched or beaten by the same model on the same variant: {met} of {len(with_ref)}"
+            f" (median difference {margin.median():+.3f})."
+        )
+    violated = summary[(summary.claims_invariance == "S4xS26") & (summary.invariance_change_rate_mean > 0)]
+    if not violated.empty:
+        cells = ", ".join(f"{r.model}/{r.variant}" for r in violated.itertuples())
+        out.append(f"- **Invariance claims contradicted by measurement**: {cells}.")
+    return out
+
+
+def _acc(r: Any) -> str:
+    return mean_sd(r.test_accuracy_mean, r.test_accuracy_std)
+
+
+def _has(value: Any) -> bool:
+    return value is not None and not pd.isna(value)
+
+
+def _rate(value: float) -> str:
+    if not _has(value):
+        return "—"
+    return "0" if value == 0 else f"{value:.3f}"
+
+
+def _small(value: float) -> str:
+    if not _has(value):
+        return "—"
+    return "0" if value == 0 else f"{value:.2g}"

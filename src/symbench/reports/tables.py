@@ -10,13 +10,25 @@ import pandas as pd
 
 
 def collect_metrics(root: Path) -> pd.DataFrame:
-    """One row per metrics JSON below ``root`` (any depth); an unreadable file is an error naming it."""
+    """One row per cell in the metrics JSONs below ``root`` (any depth); an unreadable file is an error naming it.
+
+    A file is one cell's record, or several under ``"cells"`` (a mapping name → record, as one stage writes them).
+    """
     rows = []
     for path in sorted(root.rglob("*.json")):
         try:
-            rows.append(json.loads(path.read_text(encoding="utf-8")))
+            record = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}: not valid JSON ({err})") from err
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}: expected a JSON object, got {type(record).__name__}")
+        cells = record.get("cells")
+        if cells is None:
+            rows.append(record)
+        elif isinstance(cells, dict):
+            rows.extend(cells.values())
+        else:
+            raise ValueError(f"{path}: 'cells' must map names to records, got {type(cells).__name__}")
     if not rows:
         raise FileNotFoundError(f"{root}: no metrics files; run the training stages first")
     return pd.DataFrame(rows)

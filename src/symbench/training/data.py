@@ -51,7 +51,8 @@ class FitResult:
     ``(n, n_classes)``, class probabilities for XGBoost ``multi:softprob``, or regression values ``(n,)``).
     ``n_params``: trainable parameters (torch) or tree nodes (XGBoost). ``epochs_run``/``best_epoch``:
     epochs (torch, 0-based best) or boosting rounds (XGBoost, 0-based best iteration). ``best_val_acc``:
-    accuracy on the validation part of the model that is returned.
+    accuracy on the validation part of the model that is returned. ``raw_kind``: what ``predict_raw`` returns,
+    ``"logits"``, ``"probabilities"`` or ``"values"`` (see :mod:`symbench.evaluation.invariance`).
     """
 
     predict: Callable[[np.ndarray], np.ndarray]
@@ -61,3 +62,4 @@ class FitResult:
     epochs_run: int
     best_epoch: int
     best_val_acc: float
+    raw_kind: str

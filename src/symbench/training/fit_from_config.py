@@ -2,25 +2,48 @@
 
 A model config has ``kind: torch`` (``net`` with a ``_target_``, ``task``, ``optimizer``/``scheduler`` partials and
 the training schedule) or ``kind: xgboost`` (``params``, ``num_boost_round``, ``early_stopping_rounds``).
+
+Augmentation (``augment=True``): torch models see a fresh random (σ, τ) of every matrix in every batch; XGBoost,
+which boosts on a fixed matrix, trains on ``augment_copies`` randomly permuted copies of the train part.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from symbench.groups import permuted_copies
 from symbench.training.data import SplitArrays
 from symbench.training.fit_torch import FitResult, fit_torch
 from symbench.training.fit_xgboost import fit_xgboost
 
 
 def fit_from_config(
-    model_cfg: DictConfig, trainer_cfg: DictConfig, data: SplitArrays, *, seed: int, out_dir: Path
+    model_cfg: DictConfig,
+    trainer_cfg: DictConfig,
+    data: SplitArrays,
+    *,
+    seed: int,
+    out_dir: Path,
+    augment: bool | None = None,
 ) -> FitResult:
-    """Build the model ``model_cfg`` describes and fit it on ``data``; artefacts go to ``out_dir``."""
+    """Build the model ``model_cfg`` describes and fit it on ``data``; artefacts go to ``out_dir``.
+
+    ``augment`` overrides the model config's ``augment`` key when given.
+    """
+    augment = bool(model_cfg.get("augment", False)) if augment is None else augment
     if model_cfg.kind == "xgboost":
+        if augment:
+            copies = int(model_cfg.get("augment_copies", 4))
+            data = replace(
+                data,
+                x_train=permuted_copies(data.x_train, copies, seed=seed),
+                y_train=np.tile(data.y_train, copies),
+            )
         return fit_xgboost(
             data,
             params=OmegaConf.to_container(model_cfg.params, resolve=True),
@@ -51,7 +74,7 @@ def fit_from_config(
         devices=trainer_cfg.devices,
         precision=trainer_cfg.precision,
         deterministic=trainer_cfg.deterministic,
-        augment=model_cfg.get("augment", False),
+        augment=augment,
         num_threads=trainer_cfg.num_threads,
         regression_loss=model_cfg.get("regression_loss", "mse"),
     )

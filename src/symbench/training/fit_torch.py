@@ -162,6 +162,7 @@ def fit_torch(
         epochs_run=int(trainer.current_epoch),
         best_epoch=best_epoch,
         best_val_acc=best_val_acc,
+        raw_kind="logits" if task == "classification" else "values",
     )
 
 

@@ -101,6 +101,7 @@ def fit_xgboost(
         epochs_run=epochs_run,
         best_epoch=best_round,
         best_val_acc=best_val_acc,
+        raw_kind="probabilities" if classification else "values",
     )
 
 
