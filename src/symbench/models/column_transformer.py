@@ -23,6 +23,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from symbench.models.mlp_head import pool_set
+
 Pool = Literal["mean", "max", "mean+max"]
 
 
@@ -89,11 +91,4 @@ class ColumnSetTransformer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: ``(B, rows, cols)`` float → ``(B, n_outputs)``."""
-        h = self.column_features(x)
-        if self.pool == "mean":
-            pooled = h.mean(dim=1)
-        elif self.pool == "max":
-            pooled = h.amax(dim=1)
-        else:
-            pooled = torch.cat([h.mean(dim=1), h.amax(dim=1)], dim=1)
-        return self.head(pooled)
+        return self.head(pool_set(self.column_features(x), self.pool))

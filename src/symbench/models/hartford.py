@@ -17,6 +17,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from symbench.models.mlp_head import mlp_head, pool_set
+
 Pool = Literal["mean", "max", "mean+max"]
 
 
@@ -90,13 +92,7 @@ class HartfordNet(nn.Module):
             self.layers.append(ExchangeableLayer(in_ch, out_ch))
             self.norms.append(nn.BatchNorm1d(out_ch) if norm == "batch" else nn.Identity())
             in_ch = out_ch
-        width = in_ch * (2 if pool == "mean+max" else 1)
-        head: list[nn.Module] = []
-        for hidden in head_hidden:
-            head += [nn.Linear(width, hidden), nn.ReLU()]
-            width = hidden
-        head.append(nn.Linear(width, n_outputs))
-        self.head = nn.Sequential(*head)
+        self.head = mlp_head(in_ch * (2 if pool == "mean+max" else 1), head_hidden, n_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: ``(B, rows, cols)`` float → ``(B, n_outputs)``."""
@@ -105,11 +101,4 @@ class HartfordNet(nn.Module):
             h = layer.forward_channels_last(h)
             # BatchNorm over batch, rows and columns together, so equivariance is kept
             h = torch.relu(norm(h.flatten(0, 2)).view_as(h))
-        h = h.flatten(1, 2)  # (B, rows*cols, C)
-        if self.pool == "mean":
-            pooled = h.mean(dim=1)
-        elif self.pool == "max":
-            pooled = h.amax(dim=1)
-        else:
-            pooled = torch.cat([h.mean(dim=1), h.amax(dim=1)], dim=1)
-        return self.head(pooled)
+        return self.head(pool_set(h.flatten(1, 2), self.pool))  # pooled over all rows*cols entries

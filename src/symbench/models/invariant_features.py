@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from symbench.models.mlp_head import mlp_head
+
 ENTRY_RANGE = (-8, 6)  # the KS entries; values outside are counted in the end bins
 GRAM_RANGE = (-24, 24)  # off-diagonal column inner products; values outside are counted in the end bins
 
@@ -167,15 +169,7 @@ class InvariantFeatureMLP(nn.Module):
         self.transform = transform
         n_features = invariant_features(torch.zeros(1, rows, cols)).shape[1]
         self.standardize = nn.BatchNorm1d(n_features, affine=False) if standardize else nn.Identity()
-        layers: list[nn.Module] = []
-        width = n_features
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.BatchNorm1d(h) if batch_norm else nn.Identity(), nn.ReLU()]
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-            width = h
-        layers.append(nn.Linear(width, n_outputs))
-        self.mlp = nn.Sequential(*layers)
+        self.mlp = mlp_head(n_features, hidden, n_outputs, batch_norm=batch_norm, dropout=dropout)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, rows, cols)`` → ``(B, F)`` transformed features, before standardisation."""

@@ -25,6 +25,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from symbench.models.mlp_head import pool_set
+
 
 class InvariantMLP(nn.Module):
     """Two set branches (rows as a set, columns as a set), summed, then an MLP decoder → ``(B, n_outputs)``.
@@ -83,11 +85,7 @@ class InvariantMLP(nn.Module):
         return self.decoder(self.row_set_features(x) + self.column_set_features(x))
 
     def _pool(self, h: torch.Tensor) -> torch.Tensor:
-        if self.pool == "max":
-            return h.amax(dim=1)
-        if self.pool == "mean":
-            return h.mean(dim=1)
-        return h.sum(dim=1)
+        return pool_set(h, self.pool)
 
 
 def _pointwise_mlp(in_features: int, widths: Sequence[int]) -> nn.Sequential:

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from symbench.models.mlp_head import mlp_head
+
 
 class PointNetLayer(nn.Module):
     """``h_i' = max_{j ≠ i} MLP([h_j, pos_j − pos_i])`` on the complete graph without self-loops (``self_loops=False``).
@@ -79,12 +81,7 @@ class KSPointNet(nn.Module):
         for width in widths:
             self.layers.append(PointNetLayer(in_features, width, pos_features=rows, self_loops=self_loops))
             in_features = width
-        head: list[nn.Module] = []
-        for hidden in head_hidden:
-            head += [nn.Linear(in_features, hidden), nn.ReLU()]
-            in_features = hidden
-        head.append(nn.Linear(in_features, n_outputs))
-        self.head = nn.Sequential(*head)
+        self.head = mlp_head(in_features, head_hidden, n_outputs)
 
     def point_features(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, rows, cols)`` → ``(B, cols, widths[-1])``: per-point features, column-permutation equivariant."""

@@ -26,6 +26,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from symbench.models.mlp_head import mlp_head
+
 Grouping = Literal["knn", "ball"]
 
 
@@ -187,15 +189,9 @@ class KSPointNet2(nn.Module):
             self.sa_layers.append(sa)
             in_features = sa.out_features
         self.global_sa = SetAbstraction(in_features, global_widths, None, pos_features=rows, batch_norm=batch_norm)
-        head: list[nn.Module] = []
-        width = self.global_sa.out_features
-        for hidden in head_hidden:
-            head += [nn.Linear(width, hidden), nn.BatchNorm1d(hidden) if batch_norm else nn.Identity(), nn.ReLU()]
-            if dropout > 0:
-                head.append(nn.Dropout(dropout))
-            width = hidden
-        head.append(nn.Linear(width, n_outputs))
-        self.head = nn.Sequential(*head)
+        self.head = mlp_head(
+            self.global_sa.out_features, head_hidden, n_outputs, batch_norm=batch_norm, dropout=dropout
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x``: ``(B, rows, cols)`` float → ``(B, n_outputs)``."""

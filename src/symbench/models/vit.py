@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from symbench.models.mlp_head import mlp_head
+
 Image = Literal["matrix", "stacked_permutations"]
 Pool = Literal["cls", "mean", "flatten"]
 
@@ -125,14 +127,8 @@ class KSViT(nn.Module):
         )
         self.norm = nn.LayerNorm(dim)
         width_in = dim * n_patches if pool == "flatten" else dim
-        head: list[nn.Module] = [nn.Dropout(head_dropout)] if head_dropout > 0 else []
-        for hidden in head_hidden:
-            head += [nn.Linear(width_in, hidden), nn.GELU()]
-            if head_dropout > 0:
-                head.append(nn.Dropout(head_dropout))
-            width_in = hidden
-        head.append(nn.Linear(width_in, n_outputs))
-        self.head = nn.Sequential(*head)
+        head = mlp_head(width_in, head_hidden, n_outputs, activation=nn.GELU, dropout=head_dropout)
+        self.head = nn.Sequential(nn.Dropout(head_dropout), *head) if head_dropout > 0 else head
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
