@@ -1,7 +1,9 @@
 """Verified, atomic fetching of raw data files, from a local mirror or over HTTP(S).
 
 A file only ever appears at its destination after its checksum (and size, where known) matched; a failed
-attempt leaves neither the file nor a temporary file behind. Shared by the KS and music studies.
+attempt leaves neither the file nor a temporary file behind, except that a resumable download keeps the bytes
+it received under a hidden ``.<name>.part`` beside ``dest`` so the next attempt continues them (HTTP ``Range``).
+Shared by the KS and music studies.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import BinaryIO
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 20
+RESUME_RETRIES = 3  # a resumable transfer that broke off after making progress is continued this often per URL
 
 
 class FetchError(RuntimeError):
@@ -40,9 +43,12 @@ def fetch_verified(
     urls: Sequence[str] = (),
     timeout: float = 60.0,
     size: int | None = None,
+    resume: bool = False,
 ) -> Path:
     """Make ``dest`` hold the file with ``checksum``: keep a valid existing file, else copy the first valid
-    mirror file, else download the first URL that yields it. Raises FetchError when no source does."""
+    mirror file, else download the first URL that yields it. Raises FetchError when no source does.
+
+    With ``resume``, downloads continue a partial file left by an earlier attempt (see ``partial_path``)."""
     dest = Path(dest)
     expected = _normalise_checksum(checksum, algorithm)
     attempts: list[str] = []
@@ -51,6 +57,8 @@ def fetch_verified(
         problem = _verify_file(dest, expected, algorithm, size)
         if problem is None:
             log.debug("%s present and verified (%s)", dest, algorithm)
+            if resume:
+                partial_path(dest).unlink(missing_ok=True)
             return dest
         log.warning("existing %s fails verification (%s); fetching it again", dest, problem)
         attempts.append(f"existing {dest}: {problem}")
@@ -68,11 +76,16 @@ def fetch_verified(
             log.warning("mirror %s rejected: %s", mirror, e)
             continue
         log.info("copied %s from mirror %s (%s verified)", dest, mirror, algorithm)
+        if resume:
+            partial_path(dest).unlink(missing_ok=True)
         return dest
 
     for url in urls:
         try:
-            _download(url, dest, expected, algorithm, size, timeout)
+            if resume:
+                _download_resumable(url, dest, expected, algorithm, size, timeout)
+            else:
+                _download(url, dest, expected, algorithm, size, timeout)
         except (_SourceError, urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
             reason = _describe(e)
             attempts.append(f"{url}: {reason}")
@@ -90,8 +103,18 @@ def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
         return _hash_stream(f, algorithm, sink=None)[0]
 
 
+def partial_path(dest: str | Path) -> Path:
+    """Where a resumable download of ``dest`` keeps the bytes received so far, until they verify."""
+    dest = Path(dest)
+    return dest.parent / f".{dest.name}.part"
+
+
 class _SourceError(Exception):
     """One source gave a file that does not verify (wrong size or checksum)."""
+
+
+class _IncompleteTransferError(_SourceError):
+    """Fewer bytes arrived than announced or expected; the partial file is kept for resuming."""
 
 
 def _normalise_checksum(checksum: str, algorithm: str) -> str:
@@ -134,6 +157,75 @@ def _download(url: str, dest: Path, expected: str, algorithm: str, size: int | N
             raise _SourceError(f"size mismatch: server announces {declared} bytes, expected {size}")
         n_bytes = _write_verified(response, dest, expected, algorithm, size)
     log.info("%d bytes in %.1f s", n_bytes, time.monotonic() - start)
+
+
+def _download_resumable(url: str, dest: Path, expected: str, algorithm: str, size: int | None, timeout: float) -> None:
+    part = partial_path(dest)
+    for attempt in range(RESUME_RETRIES + 1):
+        before = part.stat().st_size if part.is_file() else 0
+        try:
+            _continue_download(url, part, size, timeout)
+            break
+        except (_IncompleteTransferError, http.client.IncompleteRead, ConnectionError, TimeoutError) as e:
+            after = part.stat().st_size if part.is_file() else 0
+            if after <= before or attempt == RESUME_RETRIES:
+                raise _IncompleteTransferError(
+                    f"{_describe(e)}; {after} bytes kept in {part} for the next attempt"
+                ) from e
+            log.warning("transfer from %s broke off at byte %d (%s); resuming", url, after, _describe(e))
+    problem = _verify_file(part, expected, algorithm, size)
+    if problem is not None:
+        part.unlink()
+        raise _SourceError(f"{problem}; partial download discarded")
+    os.replace(part, dest)
+
+
+def _continue_download(url: str, part: Path, size: int | None, timeout: float) -> None:
+    """Append the rest of ``url`` to ``part`` with a Range request; start over where the server ignores Range."""
+    offset = part.stat().st_size if part.is_file() else 0
+    if size is not None and offset > size:
+        log.warning("%s holds %d bytes, more than the expected %d; starting over", part, offset, size)
+        part.unlink()
+        offset = 0
+    if size is not None and offset == size:
+        return  # complete; verification decides whether the bytes are right
+    request = urllib.request.Request(url, headers={"Range": f"bytes={offset}-"} if offset else {})
+    log.info("downloading %s -> %s%s", url, part, f" from byte {offset}" if offset else "")
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as e:
+        if e.code != 416 or not offset:  # 416: the partial file is not a prefix the server can continue
+            raise
+        part.unlink()
+        return _continue_download(url, part, size, timeout)
+    with response:
+        if offset and response.status == 206:
+            content_range = response.headers.get("Content-Range", "")
+            if not content_range.startswith(f"bytes {offset}-"):
+                part.unlink()
+                raise _SourceError(f"asked for bytes from {offset}, server sent range {content_range!r}; starting over")
+            mode = "ab"
+        else:
+            if offset:
+                log.info("server ignored the Range request; downloading %s from byte 0", url)
+            mode, offset = "wb", 0
+        declared = response.headers.get("Content-Length")
+        announced = offset + int(declared) if declared is not None and declared.isdigit() else None
+        if size is not None and announced is not None and announced != size:
+            part.unlink(missing_ok=True)
+            raise _SourceError(f"size mismatch: server announces {announced} bytes in all, expected {size}")
+        part.parent.mkdir(parents=True, exist_ok=True)
+        with open(part, mode) as out:
+            try:
+                while chunk := response.read(CHUNK_BYTES):
+                    out.write(chunk)
+            finally:
+                out.flush()
+                os.fsync(out.fileno())
+    received = part.stat().st_size
+    wanted = size if size is not None else announced
+    if wanted is not None and received < wanted:
+        raise _IncompleteTransferError(f"transfer broke off: {received} of {wanted} bytes")
 
 
 def _write_verified(stream: BinaryIO, dest: Path, expected: str, algorithm: str, size: int | None) -> int:
