@@ -14,7 +14,7 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup system params repro test test-full bench lint format clean
+.PHONY: help setup system params repro test test-full bench sweep lint format clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -46,6 +46,11 @@ test-full: setup ## Every test, GPU ones too (skipped with a reason where no CUD
 bench: setup ## Speed benchmarks; results in reports/bench/
 	$(BIN)/python bench/bench_ks_preprocessing.py
 	$(BIN)/python bench/bench_lightning_overhead.py
+
+SWEEP ?= cell.model=cnn,hartford cell.variant=original_permuted,canonical_permuted cell.seed=0,1,2,3,4
+LAUNCHER ?= local
+sweep: setup ## Hydra multirun of KS cells (LAUNCHER=local|slurm, SWEEP="cell.model=... trainer=gpu ..."); needs `dvc repro ks_split ks_variant` first
+	$(BIN)/python -m symbench.train -m hydra/launcher=$(LAUNCHER) $(SWEEP)
 
 lint: setup ## ruff lint and format check
 	$(BIN)/ruff check src tests bench

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -17,58 +13,6 @@ from symbench import paths
 from symbench.config import load_params
 
 pytestmark = pytest.mark.slow
-
-BIN = Path(sys.executable).parent
-
-
-def _run(args: list[str], cwd: Path) -> str:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(cwd / "src"),  # the copy's own code, not the checkout's editable install
-        "SYMBENCH_ROOT": str(cwd),
-        "PATH": f"{BIN}:{os.environ['PATH']}",
-        "DVC_NO_ANALYTICS": "1",
-        "PYTHONHASHSEED": "0",
-    }
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    return proc.stdout + proc.stderr
-
-
-@pytest.fixture(scope="module")
-def smoke_repo(tmp_path_factory) -> Path:
-    """A git copy of the tracked tree with params.yaml composed for the smoke profile, after one `dvc repro`."""
-    repo = tmp_path_factory.mktemp("symbench") / "repo"
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=paths.ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\0")
-    for rel in filter(None, tracked):
-        src = paths.ROOT / rel
-        if src.is_file():
-            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, repo / rel)
-    _run(
-        [
-            sys.executable,
-            "-m",
-            "symbench.config",
-            "profile=smoke",
-            f"ks.fetch.mirror={paths.ROOT.parent / 'shared' / 'data'}",
-        ],
-        repo,
-    )
-    for args in (
-        ["git", "init", "-q"],
-        ["git", "add", "-A"],
-        ["git", "-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "-qm", "smoke"],
-    ):
-        _run(args, repo)
-    _run(["dvc", "repro"], repo)
-    return repo
 
 
 def test_smoke_repro_fills_every_cell_of_the_table(smoke_repo):
@@ -107,14 +51,14 @@ def test_palp_label_check_ran_or_says_why_not(smoke_repo):
         assert report["status"] == "skipped" and "palp" in report["reason"]
 
 
-def test_second_repro_is_a_no_op(smoke_repo):
-    out = _run(["dvc", "repro"], smoke_repo)
+def test_second_repro_is_a_no_op(smoke_repo, repo_run):
+    out = repo_run(["dvc", "repro"], smoke_repo)
     assert "Running stage" not in out, out
     assert "is cached" in out or "didn't change" in out
 
 
-def test_changing_one_cnn_hyperparameter_reruns_only_cnn_stages(smoke_repo):
-    out = _run(
+def test_changing_one_cnn_hyperparameter_reruns_only_cnn_stages(smoke_repo, repo_run):
+    out = repo_run(
         [
             "dvc",
             "exp",

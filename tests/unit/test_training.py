@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import pytorch_lightning as pl
 import torch
 import xgboost as xgb
 
@@ -212,3 +213,55 @@ def test_fit_xgboost_saves_model_returns_integer_predictions_and_repeats_with_th
     assert saved.num_boosted_rounds() == fits[0].best_epoch + 1
     raw = saved.predict(xgb.DMatrix(data.x_test.reshape(len(data.x_test), -1).astype(np.float32)))
     np.testing.assert_allclose(raw, fits[0].predict_raw(data.x_test))
+
+
+class _StopAtEpoch(pl.Callback):
+    """Simulates a job killed at the start of epoch ``epoch`` (after the previous epoch's checkpoint)."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.current_epoch == self.epoch:
+            raise RuntimeError("killed")
+
+
+class _EpochRecorder(pl.Callback):
+    def __init__(self) -> None:
+        self.epochs: list[int] = []
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.epochs.append(trainer.current_epoch)
+
+
+def test_an_interrupted_fit_resumes_from_its_last_checkpoint_and_runs_only_the_remaining_epochs(
+    data: SplitArrays, tmp_path: Path
+) -> None:
+    def fit(max_epochs: int, callbacks, resume: bool):
+        return fit_torch(
+            HartfordNet(n_outputs=16, channels=(8,), head_hidden=(16,)),
+            data,
+            task="classification",
+            optimizer=partial(torch.optim.Adam, lr=3e-3),
+            scheduler=None,
+            batch_size=64,
+            max_epochs=max_epochs,
+            patience=max_epochs,
+            seed=0,
+            out_dir=tmp_path,
+            accelerator="cpu",
+            num_threads=1,
+            resume=resume,
+            callbacks=callbacks,
+        )
+
+    with pytest.raises(RuntimeError, match="killed"):
+        fit(4, [_StopAtEpoch(2)], resume=True)
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+    recorder = _EpochRecorder()
+    result = fit(4, [recorder], resume=True)
+    assert recorder.epochs == [2, 3]  # epochs 0 and 1 were not trained again
+    assert result.epochs_run == 4 and not (tmp_path / "checkpoints").exists()
+    fresh = _EpochRecorder()
+    fit(2, [fresh], resume=True)  # nothing left to resume: a complete run from epoch 0
+    assert fresh.epochs == [0, 1]

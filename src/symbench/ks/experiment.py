@@ -38,8 +38,13 @@ def load_ks_split(variant: str) -> SplitArrays:
     return SplitArrays(X[tr], h11[tr], X[va], h11[va], X[te], h11[te])
 
 
-def run_ks_cell(cfg: DictConfig, model: str, variant: str, seed: int, out_dir: Path) -> dict[str, Any]:
-    """Fit ``model`` on ``variant`` with ``seed``; return the metrics record of the cell."""
+def run_ks_cell(
+    cfg: DictConfig, model: str, variant: str, seed: int, out_dir: Path, *, resume: bool = False
+) -> dict[str, Any]:
+    """Fit ``model`` on ``variant`` with ``seed``; return the metrics record of the cell.
+
+    ``resume`` continues an interrupted fit from its last checkpoint in ``out_dir`` (sweeps on a cluster).
+    """
     if model not in cfg.ks.models:
         raise KeyError(f"no model {model!r} in ks.models; configured: {', '.join(cfg.ks.models)}")
     data = load_ks_split(variant)
@@ -54,7 +59,7 @@ def run_ks_cell(cfg: DictConfig, model: str, variant: str, seed: int, out_dir: P
     )
     model_cfg = cfg.ks.models[model]
     augment = is_augmented(variant) or bool(model_cfg.get("augment", False))
-    fit = fit_from_config(model_cfg, cfg.trainer, data, seed=seed, out_dir=out_dir, augment=augment)
+    fit = fit_from_config(model_cfg, cfg.trainer, data, seed=seed, out_dir=out_dir, augment=augment, resume=resume)
     y_pred = fit.predict(data.x_test)
     inv_cfg = cfg.ks.invariance
     x_inv = data.x_test if inv_cfg.max_matrices is None else data.x_test[: inv_cfg.max_matrices]

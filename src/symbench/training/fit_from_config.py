@@ -30,10 +30,12 @@ def fit_from_config(
     seed: int,
     out_dir: Path,
     augment: bool | None = None,
+    resume: bool = False,
 ) -> FitResult:
     """Build the model ``model_cfg`` describes and fit it on ``data``; artefacts go to ``out_dir``.
 
-    ``augment`` overrides the model config's ``augment`` key when given.
+    ``augment`` overrides the model config's ``augment`` key when given; ``resume`` continues an interrupted torch
+    fit from its last checkpoint in ``out_dir`` (XGBoost refits: a boosting run is minutes, not hours).
     """
     augment = bool(model_cfg.get("augment", False)) if augment is None else augment
     if model_cfg.kind == "xgboost":
@@ -77,4 +79,7 @@ def fit_from_config(
         augment=augment,
         num_threads=trainer_cfg.num_threads,
         regression_loss=model_cfg.get("regression_loss", "mse"),
+        strategy=trainer_cfg.get("strategy", "auto"),
+        num_nodes=trainer_cfg.get("num_nodes", 1),
+        resume=resume,
     )

@@ -20,7 +20,7 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.pt"
 _CHECKPOINT_DIR = "checkpoints"
+_LAST = "last"
 _LOG_DIR = "logs"
 
 
@@ -74,6 +75,10 @@ def fit_torch(
     reset_parameters: bool = True,
     csv_log: bool = True,
     eval_batch_size: int = 4096,
+    strategy: str = "auto",
+    num_nodes: int = 1,
+    resume: bool = False,
+    callbacks: Sequence[pl.Callback] = (),
 ) -> FitResult:
     """Train ``model`` on ``data`` (train part), early-stop on ``val/acc``, return the best epoch's model.
 
@@ -86,12 +91,21 @@ def fit_torch(
     ``csv_log``, ``out_dir/logs/metrics.csv``. The Lightning checkpoint is reloaded with
     ``torch.load(weights_only=True)`` and then deleted. ``num_threads`` sets torch's intra-op threads for
     the fit (restored afterwards).
+
+    Resume: every epoch also writes the full training state to ``out_dir/checkpoints/last.ckpt``. With
+    ``resume=True`` and that file present (a killed or requeued job), the fit continues from it (loaded with
+    ``weights_only=True``) instead of starting over; the checkpoints are deleted only once the fit completes.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_dir = out_dir / _CHECKPOINT_DIR
-    shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    shutil.rmtree(out_dir / _LOG_DIR, ignore_errors=True)
+    last = checkpoint_dir / f"{_LAST}.ckpt"
+    resume_from = last if resume and last.is_file() else None
+    if resume_from is None:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        shutil.rmtree(out_dir / _LOG_DIR, ignore_errors=True)
+    else:
+        log.info("fit_torch: resuming from %s", resume_from)
     previous_threads = torch.get_num_threads()
     if num_threads is not None:
         torch.set_num_threads(num_threads)
@@ -112,13 +126,17 @@ def fit_torch(
         checkpoint = ModelCheckpoint(
             dirpath=checkpoint_dir, filename="best", monitor="val/acc", mode="max", save_weights_only=True
         )
+        # the full state (optimizer, scheduler, loops, callbacks) of the latest epoch, for resuming
+        latest = ModelCheckpoint(dirpath=checkpoint_dir, filename=_LAST, monitor=None, save_top_k=1)
         trainer = pl.Trainer(
             max_epochs=max_epochs,
             accelerator=accelerator,
             devices=devices,
             precision=precision,  # type: ignore[arg-type]
             deterministic=deterministic,
-            callbacks=[EarlyStopping(monitor="val/acc", mode="max", patience=patience), checkpoint],
+            strategy=strategy,
+            num_nodes=num_nodes,
+            callbacks=[EarlyStopping(monitor="val/acc", mode="max", patience=patience), checkpoint, latest, *callbacks],
             logger=CSVLogger(out_dir, name="", version=_LOG_DIR) if csv_log else False,
             default_root_dir=out_dir,
             enable_progress_bar=sys.stderr.isatty(),
@@ -129,7 +147,7 @@ def fit_torch(
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-            trainer.fit(module, train_loader, val_loader)
+            trainer.fit(module, train_loader, val_loader, ckpt_path=resume_from, weights_only=True)
         train_seconds = time.perf_counter() - start
 
         if not checkpoint.best_model_path:

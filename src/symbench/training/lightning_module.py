@@ -84,9 +84,10 @@ class TargetModule(pl.LightningModule):
         x, y = batch
         out = self.model(x)
         n = x.shape[0]
-        self.log("val/loss", self._loss(out, y), on_step=False, on_epoch=True, batch_size=n)
+        # sync_dist: under DDP each rank sees part of the validation set; early stopping needs the global value
+        self.log("val/loss", self._loss(out, y), on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
         acc = (outputs_to_predictions(out, self.task) == y).float().mean()
-        self.log("val/acc", acc, on_step=False, on_epoch=True, batch_size=n, prog_bar=True)
+        self.log("val/acc", acc, on_step=False, on_epoch=True, batch_size=n, prog_bar=True, sync_dist=True)
 
     def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> dict[str, torch.Tensor]:
         """``{"pred": int64 h11 (B,), "raw": logits (B, n_classes) or regression values (B,)}``."""
