@@ -1,6 +1,6 @@
 """Cost of the shared Lightning training path against a bare PyTorch loop: same model, data, schedule and seed.
 
-    .venv/bin/python bench/bench_lightning_overhead.py [--models cnn hartford] [--repeats 3] [--n-train 20000]
+    .venv/bin/python bench/bench_lightning_overhead.py [--models cnn hartford] [--repeats 3] [--n-train 56497]
 
 Both sides train the default profile's model for the same number of epochs on the same real KS matrices (the
 ``original`` variant when ``dvc repro`` has built it, synthetic matrices otherwise: the JSON says which), with
@@ -40,8 +40,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["cnn", "hartford"])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--n-train", type=int, default=20000)
-    parser.add_argument("--n-val", type=int, default=2000)
+    parser.add_argument("--n-train", type=int, default=56497)
+    parser.add_argument("--n-val", type=int, default=6277)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=paths.BENCH_REPORTS)
     args = parser.parse_args()
