@@ -26,7 +26,7 @@ import numpy as np
 from symbench import paths
 from symbench.groups import canonical_form, dirichlet_ascent, permute_randomly
 
-SHARED_RAW = paths.ROOT.parent / "shared" / "data" / "ks" / "v26.gz"
+SHARED_RAW = paths.SHARED_DATA / "ks" / "v26.gz"
 SLOW_SAMPLE = 200
 
 

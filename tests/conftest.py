@@ -6,11 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from symbench import paths
-
 torch.set_num_threads(2)
-
-SHARED_V26 = paths.ROOT.parent / "shared" / "data" / "ks" / "v26.gz"
 
 
 @pytest.fixture

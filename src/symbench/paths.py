@@ -33,6 +33,8 @@ PROCESSED = DATA / "processed"
 MODELS = ROOT / "models"
 REPORTS = ROOT / "reports"
 BENCH_REPORTS = REPORTS / "bench"
+# The read-only data mirror beside a checkout (CI and these machines; `ks.fetch.mirror` defaults to it).
+SHARED_DATA = ROOT.parent / "shared" / "data"
 
 # Kreuzer-Skarke study
 KS_RAW = RAW / "ks"

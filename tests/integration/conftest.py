@@ -52,7 +52,7 @@ def smoke_repo(tmp_path_factory) -> Path:
             "-m",
             "symbench.config",
             "profile=smoke",
-            f"ks.fetch.mirror={paths.ROOT.parent / 'shared' / 'data'}",
+            f"ks.fetch.mirror={paths.SHARED_DATA}",
         ],
         repo,
     )

@@ -68,7 +68,7 @@ def test_changing_one_cnn_hyperparameter_reruns_only_cnn_stages(smoke_repo, repo
             "-S",
             "ks.models.cnn.optimizer.lr=0.0007",
             "-S",
-            f"ks.fetch.mirror={paths.ROOT.parent / 'shared' / 'data'}",
+            f"ks.fetch.mirror={paths.SHARED_DATA}",
         ],
         smoke_repo,
     )

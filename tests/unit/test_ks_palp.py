@@ -27,7 +27,7 @@ from symbench.ks.palp import (
 from symbench.ks.parse import KSPolytopes, parse_ks
 from symbench.stages import ks_palp_check
 
-REAL_V26 = paths.ROOT.parent / "shared" / "data" / "ks" / "v26.gz"
+REAL_V26 = paths.SHARED_DATA / "ks" / "v26.gz"
 PALP = find_palp()
 needs_palp = pytest.mark.skipif(
     PALP is None, reason="PALP (poly-4d.x) not installed: apt-get install palp, or run scripts/setup-system.sh"

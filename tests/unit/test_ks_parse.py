@@ -12,7 +12,7 @@ import pytest
 from symbench import paths
 from symbench.ks.parse import KSFormatError, KSPolytopes, parse_ks, read_ks_file
 
-REAL_V26 = paths.ROOT.parent / "shared" / "data" / "ks" / "v26.gz"
+REAL_V26 = paths.SHARED_DATA / "ks" / "v26.gz"
 
 # The first entry of v26.gz.
 HEADER = "4 26  M:51 26 N:11 10 H:6,46 [-80]"

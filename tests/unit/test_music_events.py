@@ -18,7 +18,7 @@ from symbench.music.events import (
     read_repetition_time,
 )
 
-DS003720 = paths.ROOT.parent / "shared" / "data" / "ds003720"
+DS003720 = paths.SHARED_DATA / "ds003720"
 needs_ds003720 = pytest.mark.skipif(
     not DS003720.is_dir(), reason=f"ds003720 metadata mirror not found at {DS003720} (CI provides it)"
 )

@@ -21,7 +21,7 @@ from symbench.music.annex_keys import AnnexEntry, AnnexKeyError, parse_annex_key
 from symbench.music.fetch_openneuro import fetch_ds003720, plan_files
 from symbench.music.nifti_check import BOLD_SHAPE, NiftiHeaderError, check_bold_header, expected_nifti_bytes
 
-DS003720 = paths.ROOT.parent / "shared" / "data" / "ds003720"
+DS003720 = paths.SHARED_DATA / "ds003720"
 needs_ds003720 = pytest.mark.skipif(
     not DS003720.is_dir(), reason=f"ds003720 metadata mirror not found at {DS003720} (CI provides it)"
 )

@@ -28,7 +28,7 @@ from symbench.music.fixture import (
 )
 from symbench.music.nifti_check import BOLD_SHAPE, check_bold_header, expected_nifti_bytes
 
-DS003720 = paths.ROOT.parent / "shared" / "data" / "ds003720"
+DS003720 = paths.SHARED_DATA / "ds003720"
 pytestmark = pytest.mark.skipif(
     not DS003720.is_dir(), reason=f"ds003720 metadata mirror not found at {DS003720} (CI provides it)"
 )

@@ -153,8 +153,7 @@ def summary_sentences(summary: pd.DataFrame) -> list[str]:
             f"- Best with measured invariance error exactly 0: **{b.model}** on `{b.variant}`, {_acc(b)} "
             f"({b.strategy})."
         )
-    permuted = summary[summary.variant.isin(PERMUTED_VARIANTS) | (summary.strategy == "invariant architecture")]
-    permuted = permuted[permuted.variant != "original"]
+    permuted = summary[summary.variant.isin(PERMUTED_VARIANTS)]
     if not permuted.empty:
         out.append("- On test inputs in arbitrary order (permuted variants), the best cell of each strategy:")
         ranked = permuted.sort_values("test_accuracy_mean", ascending=False).groupby("strategy", sort=False).head(1)
