@@ -46,6 +46,8 @@ test-full: setup ## Every test, GPU ones too (skipped with a reason where no CUD
 bench: setup ## Speed benchmarks; results in reports/bench/
 	$(BIN)/python bench/bench_ks_preprocessing.py
 	$(BIN)/python bench/bench_lightning_overhead.py
+	$(BIN)/python bench/bench_music_registration.py
+	$(BIN)/python bench/bench_music_extract.py
 
 SWEEP ?= cell.model=cnn,hartford cell.variant=original_permuted,canonical_permuted cell.seed=0,1,2,3,4
 LAUNCHER ?= local

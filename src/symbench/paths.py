@@ -46,6 +46,15 @@ KS_MODELS = MODELS / "ks"
 KS_REPORTS = REPORTS / "ks"
 KS_METRICS = KS_REPORTS / "metrics"
 
+# Music study, brain side (OpenNeuro ds003720)
+MUSIC_BIDS = RAW / "ds003720"
+MUSIC_REGISTRATION = INTERIM / "music" / "registration"
+MUSIC_CLIPS = PROCESSED / "music" / "clips"
+MUSIC_MODELS = MODELS / "music"
+MUSIC_REPORTS = REPORTS / "music"
+MUSIC_METRICS = MUSIC_REPORTS / "metrics"
+MUSIC_FIGURES = MUSIC_REPORTS / "figures"
+
 
 def ks_variant(variant: str) -> Path:
     """Processed vertex matrices of one data variant."""
@@ -71,3 +80,18 @@ def resolve(path: str | Path) -> Path:
     """A config path: absolute as given, relative to the repository root otherwise."""
     p = Path(path)
     return p if p.is_absolute() else ROOT / p
+
+
+def music_registration_dir(subject: str) -> Path:
+    """Mean EPI, transform, native-space atlas and brain mask of one subject."""
+    return MUSIC_REGISTRATION / subject
+
+
+def music_clips_dir(subject: str) -> Path:
+    """ROI and whole-brain clip tensors of one subject."""
+    return MUSIC_CLIPS / subject
+
+
+def music_brain_metrics(model: str) -> Path:
+    """Metrics JSON of one brain decoder: a record per subject and seed under ``cells``."""
+    return MUSIC_METRICS / "brain" / f"{model}.json"

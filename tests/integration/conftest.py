@@ -53,6 +53,7 @@ def smoke_repo(tmp_path_factory) -> Path:
             "symbench.config",
             "profile=smoke",
             f"ks.fetch.mirror={paths.SHARED_DATA}",
+            f"music.data.mirror={paths.SHARED_DATA / 'ds003720'}",
         ],
         repo,
     )

@@ -69,6 +69,8 @@ def test_changing_one_cnn_hyperparameter_reruns_only_cnn_stages(smoke_repo, repo
             "ks.models.cnn.optimizer.lr=0.0007",
             "-S",
             f"ks.fetch.mirror={paths.SHARED_DATA}",
+            "-S",
+            f"music.data.mirror={paths.SHARED_DATA / 'ds003720'}",
         ],
         smoke_repo,
     )

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -67,13 +68,15 @@ def read_repetition_time(path: str | Path) -> float:
     return float(tr)
 
 
-def clip_table(bids_root: str | Path, subject: int | str, task: str) -> pd.DataFrame:
-    """One subject's events over all runs of ``task`` plus ``subject``, ``task``, ``run``, ``onset_tr`` (onset / TR
-    from each run's sidecar) and ``clip_id``; drop ``is_lead_in_repeat`` rows to keep unique presentations."""
+def clip_table(bids_root: str | Path, subject: int | str, task: str, runs: Sequence[int] | None = None) -> pd.DataFrame:
+    """One subject's events over ``runs`` of ``task`` (default: all) plus ``subject``, ``task``, ``run``,
+    ``onset_tr`` (onset / TR from each run's sidecar) and ``clip_id``; drop ``is_lead_in_repeat`` rows to keep
+    unique presentations."""
     root = Path(bids_root)
     sub = layout.subject_label(subject)
+    chosen = layout.select_runs({task: list(runs)})[task] if runs is not None else list(layout.task_runs(task))
     frames = []
-    for run in layout.task_runs(task):
+    for run in chosen:
         events = read_events(root / layout.func_path(sub, task, run, "events.tsv"))
         tr = read_repetition_time(root / layout.func_path(sub, task, run, "bold.json"))
         events.insert(0, "run", run)

@@ -12,9 +12,11 @@ import numpy as np
 class SplitArrays:
     """Train / validation / test parts of one data variant.
 
-    ``x_*``: int8 vertex matrices ``(n, rows, cols)`` (4 × 26 for KS); ``y_*``: int64 targets (the h11 value
-    itself, used directly as the class index by classifiers). The validation part is carved from train and
-    used for early stopping only; test is never looked at during fitting.
+    ``x_*``: arrays ``(n, *sample_shape)`` with at least one axis after ``n`` and the same ``sample_shape`` in
+    every part: int8 vertex matrices ``(n, rows, cols)`` (4 × 26) for KS, float fMRI clips (ROI features or
+    whole-brain tensors) for the music study. ``y_*``: int64 targets (the h11 value or the genre index, used
+    directly as the class index by classifiers). The validation part is carved from train and used for early
+    stopping only; test is never looked at during fitting.
     """
 
     x_train: np.ndarray
@@ -27,18 +29,21 @@ class SplitArrays:
     def __post_init__(self) -> None:
         for part in ("train", "val", "test"):
             x, y = getattr(self, f"x_{part}"), getattr(self, f"y_{part}")
-            if x.ndim != 3:
-                raise ValueError(f"SplitArrays.x_{part}: expected shape (n, rows, cols), got {x.shape}")
+            if x.ndim < 2:
+                raise ValueError(f"SplitArrays.x_{part}: expected shape (n, *sample_shape), got {x.shape}")
             if y.shape != (x.shape[0],):
                 raise ValueError(f"SplitArrays.y_{part}: expected shape ({x.shape[0]},), got {y.shape}")
         shapes = {getattr(self, f"x_{p}").shape[1:] for p in ("train", "val", "test")}
         if len(shapes) != 1:
-            raise ValueError(f"SplitArrays: train/val/test matrices differ in shape: {sorted(shapes)}")
+            raise ValueError(f"SplitArrays: train/val/test samples differ in shape: {sorted(shapes)}")
 
     @property
     def matrix_shape(self) -> tuple[int, int]:
-        """``(rows, cols)`` of every matrix."""
-        rows, cols = self.x_train.shape[1:]
+        """``(rows, cols)`` of every matrix; only for matrix samples ``(n, rows, cols)``."""
+        shape = self.x_train.shape[1:]
+        if len(shape) != 2:
+            raise ValueError(f"SplitArrays.matrix_shape: samples are not (rows, cols) matrices but {shape}")
+        rows, cols = shape
         return int(rows), int(cols)
 
 
@@ -46,8 +51,9 @@ class SplitArrays:
 class FitResult:
     """A fitted model as functions plus what the report needs about the fit.
 
-    ``predict``: int8/float matrices ``(n, rows, cols)`` → predicted h11 as int64 ``(n,)`` (argmax class,
-    or the rounded regression value). ``predict_raw``: the same matrices → float outputs (logits
+    ``predict``: int8/float samples shaped like ``SplitArrays.x_*`` (KS: matrices ``(n, rows, cols)``) →
+    predicted class (h11, genre) as int64 ``(n,)`` (argmax class, or the rounded regression value).
+    ``predict_raw``: the same samples → float outputs (logits
     ``(n, n_classes)``, class probabilities for XGBoost ``multi:softprob``, or regression values ``(n,)``).
     ``n_params``: trainable parameters (torch) or tree nodes (XGBoost). ``epochs_run``/``best_epoch``:
     epochs (torch, 0-based best) or boosting rounds (XGBoost, 0-based best iteration). ``best_val_acc``:

@@ -1,7 +1,9 @@
 """One LightningModule for every torch model: h11 as a class (cross-entropy) or as a number (MSE/L1).
 
 Classification uses the raw h11 value as the class index (the model's ``n_outputs`` must exceed the largest
-h11, e.g. 48); regression predicts one number and rounds it. Accuracy is exact h11 in both cases.
+h11, e.g. 48); regression predicts one number and rounds it. Accuracy is exact h11 in both cases. The module
+itself is shape-agnostic: any integer class labels (e.g. the music study's genre index 0..9) and any input
+shape the model takes work without ``augment``, which needs KS matrices ``(B, rows, cols)``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class TargetModule(pl.LightningModule):
 
     Args:
         model: any ``nn.Module`` with that contract; ``n_outputs`` = number of classes, or 1 for regression.
+            Without ``augment`` the input may have any shape ``(B, ...)`` (e.g. fMRI clips ``(B, T, X, Y, Z)``).
         task: ``"classification"`` (cross-entropy, prediction = argmax) or ``"regression"``
             (``regression_loss`` on the float target, prediction = round).
         optimizer: ``params → Optimizer``, typically ``functools.partial(torch.optim.AdamW, lr=...)`` or a
@@ -35,7 +38,7 @@ class TargetModule(pl.LightningModule):
             all others every epoch; ReduceLROnPlateau watches ``val/loss``. A OneCycleLR partial must carry
             ``total_steps``: :func:`symbench.training.fit_torch.fit_torch` binds it for you.
         augment: apply a fresh random row permutation σ and column permutation τ to every training matrix
-            at every step (labels are invariant under S4 × S26).
+            at every step (labels are invariant under S4 × S26); needs inputs ``(B, rows, cols)``.
         regression_loss: ``"mse"`` (reference) or ``"l1"``.
 
     Logs ``train/loss`` and ``train/acc`` (epoch means), ``val/loss`` and ``val/acc``.
@@ -139,6 +142,8 @@ class TargetModule(pl.LightningModule):
         return F.mse_loss(pred, target) if self.regression_loss == "mse" else F.l1_loss(pred, target)
 
     def _randomly_permute(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 3:
+            raise ValueError(f"TargetModule(augment=True): expected matrices (B, rows, cols), got {tuple(x.shape)}")
         if self._permute is None:
             self._permute = _permutation_functions()
         if self._augment_generator is None or self._augment_generator.device != x.device:

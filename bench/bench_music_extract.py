@@ -1,0 +1,319 @@
+"""ROI and whole-brain clip extraction on one real-size fixture run: time against a cold read, and peak memory.
+
+    .venv/bin/python bench/bench_music_extract.py [--repeats 3] [--threads 2]
+
+Generates sub-001 Training run 1 of the synthetic fixture at the real size (96x96x68, 410 volumes, int16, 514 MB)
+in a temporary folder. Every measurement runs in a fresh (spawned) process with the file's pages dropped from the
+cache first (fsync + ``posix_fadvise(DONTNEED)``), so each is cold and its peak RSS (``ru_maxrss``) is its own;
+seconds are medians of ``--repeats`` such processes. Reads: ``np.asarray(nib.load(p).dataobj)`` (lazy: nibabel
+hands back a memory map, nothing is read), the same with ``mmap=False`` (the run as an in-memory int16 array: the
+baseline of the ratios) and plain unbuffered ``read()`` of the bytes (the disk's floor). Extraction: ROI clips
+alone, and ROI + whole-brain clips with block-mean factor 2 and 1, given the fixture's true atlas labels and a mean-EPI
+brain mask. Pipeline: mean volume -> dipy registration -> atlas into native space -> brain mask -> ROI + factor-2
+clips, from the file alone (template, atlas and nilearn's modules loaded before the clock starts).
+Writes reports/bench/music_extract.json and .md. Goal: registration + ROI extraction <= 3x the read, peak RSS <= 3 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import multiprocessing
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from symbench import paths
+from symbench.atomic import write_json_atomic, write_text_atomic
+
+RUN = "sub-001/func/sub-001_task-Training_run-01_bold.nii"
+EVENTS = "sub-001/func/sub-001_task-Training_run-01_events.tsv"
+GOAL_RATIO, GOAL_RSS_MB = 3.0, 3 * 1024
+READ_CHUNK = 8 * 2**20
+READS = ("lazy", "array", "bytes")
+EXTRACTIONS = {
+    "roi": {"with_brain": False, "brain_downsample": 2},
+    "roi+brain/2": {"with_brain": True, "brain_downsample": 2},
+    "roi+brain/1": {"with_brain": True, "brain_downsample": 1},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=paths.BENCH_REPORTS)
+    args = parser.parse_args()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)  # inherited by the spawned workers
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="bench_music_extract_") as tmp:
+        root = Path(tmp) / "ds003720"
+        _call(context, "generate", root)
+        bold = root / RUN
+        _call(context, "inputs", root, Path(tmp))
+        reads = {kind: [_call(context, "read", bold, kind) for _ in range(args.repeats)] for kind in READS}
+        extractions = {
+            name: [_call(context, "extract", root, Path(tmp), name) for _ in range(args.repeats)]
+            for name in EXTRACTIONS
+        }
+        pipeline = [_call(context, "pipeline", root) for _ in range(args.repeats)]
+        size = bold.stat().st_size
+    read = {kind: _median(runs, "seconds") for kind, runs in reads.items()}
+    registration = _registration_version()
+    report = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
+        "python": sys.version.split()[0],
+        "versions": {p: _version(p) for p in ("numpy", "nibabel", "nilearn", "dipy")},
+        "file": {"run": RUN, "shape": [96, 96, 68, 410], "bytes": size, "synthetic": True},
+        "repeats": args.repeats,
+        "threads": args.threads,
+        "cache_dropped": hasattr(os, "posix_fadvise"),
+        "read_seconds": read,
+        "read_runs": reads,
+        "extraction": {name: _summary(runs, read) for name, runs in extractions.items()},
+        "pipeline": _summary(pipeline, read) | {"registration": registration},
+        "goal": {"ratio_to_read": GOAL_RATIO, "peak_rss_mb": GOAL_RSS_MB, "baseline": "array"},
+    }
+    out = paths.resolve(args.out)
+    write_json_atomic(out / "music_extract.json", report)
+    write_text_atomic(out / "music_extract.md", markdown(report))
+    print(markdown(report))
+    print(f"wrote {out / 'music_extract.json'} and .md")
+
+
+def worker(task: str, *args: Any) -> dict[str, Any]:
+    """One task in a fresh process (its peak RSS is its own)."""
+    if task == "generate":
+        from symbench.music.fixture import FixtureConfig, generate_fixture
+
+        generate_fixture(args[0], paths.SHARED_DATA / "ds003720", FixtureConfig(subjects=(1,), runs={"Training": [1]}))
+        return {}
+    if task == "inputs":
+        return _inputs(*args)
+    if task == "read":
+        return _read(*args)
+    if task == "extract":
+        return _extract(*args)
+    if task == "pipeline":
+        return _pipeline(*args)
+    raise ValueError(f"task {task!r}: expected generate, inputs, read, extract or pipeline")
+
+
+def _inputs(root: Path, tmp: Path) -> dict[str, Any]:
+    """The fixture's true atlas labels on the BOLD grid and a mean-EPI brain mask, saved for the extraction runs."""
+    import nibabel as nib
+
+    from symbench.music.atlas import desikan_killiany_files
+    from symbench.music.fixture import FixtureConfig, _load_template, subject_geometry
+    from symbench.music.roi_clips import brain_mask_from_mean
+
+    geometry = subject_geometry(FixtureConfig(), "sub-001", _load_template(), nib.load(desikan_killiany_files().image))
+    image = nib.load(root / RUN)
+    mean = np.zeros(image.shape[:3])
+    for start in range(0, image.shape[3], 32):
+        mean += np.asarray(image.dataobj[..., start : start + 32]).sum(axis=3)
+    np.save(tmp / "labels.npy", geometry.labels.reshape(image.shape[:3], order="F"))
+    np.save(tmp / "mask.npy", brain_mask_from_mean(mean / image.shape[3]))
+    return {}
+
+
+def _read(bold: Path, kind: str) -> dict[str, Any]:
+    import nibabel as nib
+
+    _drop_cache(bold)
+    rss_before = _peak_rss_mb()
+    start = time.perf_counter()
+    if kind == "lazy":
+        data = np.asarray(nib.load(bold).dataobj)
+    elif kind == "array":
+        data = np.asarray(nib.load(bold, mmap=False).dataobj)
+    else:
+        with open(bold, "rb", buffering=0) as fh:
+            while fh.read(READ_CHUNK):
+                pass
+        data = None
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "rss_increase_mb": _peak_rss_mb() - rss_before} | (
+        {} if data is None else {"memmap": isinstance(data, np.memmap) or isinstance(data.base, np.memmap)}
+    )
+
+
+def _extract(root: Path, tmp: Path, name: str) -> dict[str, Any]:
+    import nilearn.signal  # noqa: F401 - imported before the clock: once per process, not per run
+
+    from symbench.music.events import read_events
+    from symbench.music.roi_clips import ExtractionConfig, extract_run_clips
+
+    options = EXTRACTIONS[name]
+    labels, mask = np.load(tmp / "labels.npy"), np.load(tmp / "mask.npy")
+    events = read_events(root / EVENTS)
+    config = ExtractionConfig(brain_downsample=options["brain_downsample"])
+    _drop_cache(root / RUN)
+    rss_before = _peak_rss_mb()
+    start = time.perf_counter()
+    clips = extract_run_clips(root / RUN, events, labels, mask, config, with_brain=options["with_brain"])
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "rss_increase_mb": _peak_rss_mb() - rss_before} | (
+        _shapes(clips) | {"config": {"with_brain": options["with_brain"], **config.__dict__}}
+    )
+
+
+def _pipeline(root: Path) -> dict[str, Any]:
+    import nibabel as nib
+    import nilearn.masking  # noqa: F401 - imported before the clock: once per process, not per run
+    import nilearn.signal  # noqa: F401
+
+    from symbench.music.atlas import desikan_killiany_files
+    from symbench.music.atlas_native import atlas_to_native
+    from symbench.music.events import read_events
+    from symbench.music.registration import load_template, mean_volume, register_to_mni
+    from symbench.music.roi_clips import ExtractionConfig, brain_mask_from_mean, extract_run_clips
+
+    template, atlas = load_template(), nib.load(desikan_killiany_files().image)
+    atlas = nib.Nifti1Image(np.asarray(atlas.dataobj), atlas.affine)  # decompressed before the clock starts
+    events = read_events(root / EVENTS)
+    _drop_cache(root / RUN)
+    rss_before = _peak_rss_mb()
+    steps, start = {}, time.perf_counter()
+    image = nib.load(root / RUN)
+    mean = mean_volume(image)
+    steps["mean_volume"] = time.perf_counter() - start
+    registration = register_to_mni(mean, template)
+    steps["register_to_mni"] = time.perf_counter() - start - sum(steps.values())
+    native = atlas_to_native(atlas, registration.native_from_mni, image.shape[:3], image.affine)
+    labels = np.asarray(native.dataobj)
+    steps["atlas_to_native"] = time.perf_counter() - start - sum(steps.values())
+    mask = brain_mask_from_mean(np.asarray(mean.dataobj))
+    steps["brain_mask"] = time.perf_counter() - start - sum(steps.values())
+    clips = extract_run_clips(image, events, labels, mask, ExtractionConfig())
+    steps["extract_run_clips"] = time.perf_counter() - start - sum(steps.values())
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "rss_increase_mb": _peak_rss_mb() - rss_before} | (
+        _shapes(clips) | {"steps": steps}
+    )
+
+
+def _shapes(clips: Any) -> dict[str, Any]:
+    return {
+        "roi_shape": list(clips.roi.shape),
+        "brain_shape": None if clips.brain is None else list(clips.brain.shape),
+        "brain_mb": 0.0 if clips.brain is None else clips.brain.nbytes / 2**20,
+        "dropped": clips.dropped,
+    }
+
+
+def _summary(runs: list[dict[str, Any]], read: dict[str, float]) -> dict[str, Any]:
+    seconds = _median(runs, "seconds")
+    summary = {key: value for key, value in runs[0].items() if key not in ("seconds", "peak_rss_mb", "steps")}
+    summary |= {
+        "seconds": seconds,
+        "seconds_all": [r["seconds"] for r in runs],
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "rss_increase_mb": max(r["rss_increase_mb"] for r in runs),
+        "ratio_to_array_read": seconds / read["array"],
+        "ratio_to_byte_read": seconds / read["bytes"],
+    }
+    if "steps" in runs[0]:
+        summary["steps"] = {step: statistics.median(r["steps"][step] for r in runs) for step in runs[0]["steps"]}
+    return summary
+
+
+def markdown(report: dict) -> str:
+    read, f = report["read_seconds"], report["file"]
+    lazy_map = report["read_runs"]["lazy"][0].get("memmap")
+    lines = [
+        "# Music study: ROI and whole-brain clip extraction",
+        "",
+        f"One real-size fixture run ({'x'.join(map(str, f['shape']))} int16, {f['bytes'] / 1e6:.0f} MB, synthetic); "
+        f"every measurement in a fresh process with the file's pages dropped from the cache; median of "
+        f"{report['repeats']}; {report['date']}, {report['machine']['cpus']} CPUs, {report['threads']} threads, "
+        f"Python {report['python']}, numpy {report['versions']['numpy']}, nibabel {report['versions']['nibabel']}, "
+        f"nilearn {report['versions']['nilearn']}.",
+        "",
+        "Cold reads: `np.asarray(nib.load(p).dataobj)` "
+        f"{read['lazy'] * 1e3:.1f} ms ({'a memory map: nothing is read' if lazy_map else 'lazy'}); "
+        f"`nib.load(p, mmap=False)` to an int16 array **{read['array']:.2f} s** (the baseline of the ratios); "
+        f"raw `read()` of the bytes {read['bytes']:.2f} s ({f['bytes'] / 2**20 / read['bytes']:.0f} MB/s).",
+        "",
+        "| step | seconds | x array read | x byte read | peak RSS MB | output |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    rows = list(report["extraction"].items()) + [("registration + extraction (pipeline)", report["pipeline"])]
+    for name, r in rows:
+        output = f"ROI {'x'.join(map(str, r['roi_shape']))}"
+        if r["brain_shape"]:
+            output += f", brain {'x'.join(map(str, r['brain_shape']))} float16 ({r['brain_mb']:.0f} MB)"
+        lines.append(
+            f"| {name} | {r['seconds']:.2f} | {r['ratio_to_array_read']:.2f} | {r['ratio_to_byte_read']:.2f} | "
+            f"{r['peak_rss_mb']:.0f} | {output} |"
+        )
+    p = report["pipeline"]
+    steps = ", ".join(f"{k} {v:.2f} s" for k, v in p["steps"].items())
+    ok = p["ratio_to_array_read"] <= GOAL_RATIO and p["peak_rss_mb"] <= GOAL_RSS_MB
+    lines += [
+        "",
+        f"Extraction rows: ROI = the five auditory regions ({rows[0][1]['roi_shape'][1]} voxels), 10 TRs per "
+        "clip, 4.5 s delay, linear detrend + z-score per voxel over the run (nilearn.signal.clean); brain/k = "
+        "whole-brain clips block-mean downsampled by k, masked by the mean EPI's brain mask. Given the fixture's "
+        "true atlas labels on the BOLD grid.",
+        "",
+        f"Pipeline ({p['registration']}): from the file alone, {steps}; template, atlas and nilearn imports "
+        "before the clock. "
+        f"Peak RSS is the whole process (Python and libraries included). The last clip of the run is dropped "
+        f"({p['dropped']}): its window (onset 600 s + 4.5 s, 10 TRs) ends 3 volumes after the run.",
+        "",
+        f"Goal (pipeline <= {GOAL_RATIO:.0f}x the array read, peak RSS <= {GOAL_RSS_MB / 1024:.0f} GB): "
+        f"{'met' if ok else 'not met'} ({p['ratio_to_array_read']:.2f}x, {p['peak_rss_mb']:.0f} MB); against the raw "
+        f"byte read {p['ratio_to_byte_read']:.2f}x.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _registration_version() -> str:
+    return f"dipy {_version('dipy')}, symbench.music.registration defaults"
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def _call(context: Any, task: str, *args: Any) -> dict[str, Any]:
+    with context.Pool(1) as pool:
+        return pool.apply(worker, (task, *args))
+
+
+def _drop_cache(path: Path) -> None:
+    if hasattr(os, "posix_fadvise"):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # written pages must be clean to be dropped
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+if __name__ == "__main__":
+    main()
