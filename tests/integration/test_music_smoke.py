@@ -66,3 +66,31 @@ def test_clip_tensors_hold_every_presentation_of_the_selected_runs(smoke_repo):
             assert 36 * len(runs) <= int((events["task"] == task).sum()) <= 40 * len(runs)
         assert set(events["label"]) <= set(range(10))
         assert np.isfinite(roi).all()
+
+
+def test_audio_table_has_every_model_and_protocol_labelled_fixture(smoke_repo):
+    params = load_params(smoke_repo / "params.yaml").music
+    summary = pd.read_csv(smoke_repo / "reports/music/audio.csv")
+    expected = {(m, p) for m in params.audio_model_names for p in params.audio_models[m].protocols}
+    assert set(zip(summary["model"], summary["protocol"], strict=True)) == expected
+    assert (summary["data_source"] == "fixture").all()
+    assert summary["accuracy_mean"].between(0, 1).all()
+    text = (smoke_repo / "reports/music/audio.md").read_text()
+    assert "not from music" in text and "not run" not in text
+    for path in sorted((smoke_repo / "reports/music/metrics/audio").glob("*.json")):
+        cells = pd.DataFrame(json.loads(path.read_text())["cells"].values())
+        for protocol, rows in cells.groupby("protocol"):
+            row = summary[(summary["model"] == path.stem) & (summary["protocol"] == protocol)].iloc[0]
+            assert row["accuracy_mean"] == pytest.approx(rows["accuracy"].mean(), abs=1e-6)
+            for cell in rows.itertuples():
+                assert np.array(cell.confusion).sum() == cell.n_test
+
+
+def test_gtzan_quirks_are_recorded_not_fatal(smoke_repo):
+    report = json.loads((smoke_repo / "reports/music/gtzan_data.json").read_text())
+    assert report["data_source"] == "fixture"
+    assert "jazz.00054" in report["unreadable"] and report["short"] == {"rock.00027": 29.9}
+    stimuli = pd.read_csv(smoke_repo / "data/processed/music/audio/stimuli.csv")
+    assert len(stimuli) == 540 and set(stimuli["task"]) == {"Training", "Test"}
+    logmel = np.load(smoke_repo / "data/processed/music/audio/stimuli_logmel.npy", mmap_mode="r")
+    assert logmel.shape[0] == int(stimuli["rendered"].sum()) and logmel.shape[1] == 128
