@@ -14,14 +14,14 @@ export PATH := $(BIN):$(PATH)
 export DVC_NO_ANALYTICS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup system params repro test test-full bench sweep lint format clean
+.PHONY: help setup system params repro report test test-full bench sweep lint format clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
 
-setup: $(STAMP) system ## Create .venv from requirements.lock (once; again when the lock changes), PALP if missing
+setup: $(STAMP) system ## Create .venv from requirements.lock (once; again when the lock changes), PALP and Chromium if missing
 
-system: ## System packages (PALP via apt-get where root); reports what it cannot install, never fails
+system: ## System packages (PALP, Chromium via apt-get where root); reports what it cannot install, never fails
 	@bash scripts/setup-system.sh
 
 $(STAMP): requirements.lock pyproject.toml
@@ -35,7 +35,11 @@ params: setup ## Compose conf/ into params.yaml (PROFILE=smoke|default|paper)
 
 repro: setup ## The main job: `dvc repro` on the committed params.yaml (default profile)
 	$(BIN)/dvc repro
-	@echo "Tables: reports/ks/benchmark.md"
+	@echo "Tables: reports/ks/benchmark.md; the page: reports/index.html"
+
+report: setup ## Regenerate reports/index.html and reports/README.md (the last stage) from the metrics files; no network
+	$(BIN)/dvc repro report
+	@echo "Report: reports/index.html (markdown twin: reports/README.md)"
 
 test: setup ## The test suite, including a smoke `dvc repro` in a temporary copy (what CI runs)
 	$(BIN)/python -m pytest -m "not gpu" $(PYTEST_ARGS)

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.metadata
 import multiprocessing
 import os
 import platform
-import resource
 import statistics
 import sys
 import tempfile
@@ -32,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from cold_process import call_in_fresh_process, drop_cache, package_version, peak_rss_mb
 from symbench import paths
 from symbench.atomic import write_json_atomic, write_text_atomic
 
@@ -58,15 +57,20 @@ def main() -> None:
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="bench_music_extract_") as tmp:
         root = Path(tmp) / "ds003720"
-        _call(context, "generate", root)
+        call_in_fresh_process(context, worker, "generate", root)
         bold = root / RUN
-        _call(context, "inputs", root, Path(tmp))
-        reads = {kind: [_call(context, "read", bold, kind) for _ in range(args.repeats)] for kind in READS}
+        call_in_fresh_process(context, worker, "inputs", root, Path(tmp))
+        reads = {
+            kind: [call_in_fresh_process(context, worker, "read", bold, kind) for _ in range(args.repeats)]
+            for kind in READS
+        }
         extractions = {
-            name: [_call(context, "extract", root, Path(tmp), name) for _ in range(args.repeats)]
+            name: [
+                call_in_fresh_process(context, worker, "extract", root, Path(tmp), name) for _ in range(args.repeats)
+            ]
             for name in EXTRACTIONS
         }
-        pipeline = [_call(context, "pipeline", root) for _ in range(args.repeats)]
+        pipeline = [call_in_fresh_process(context, worker, "pipeline", root) for _ in range(args.repeats)]
         size = bold.stat().st_size
     read = {kind: _median(runs, "seconds") for kind, runs in reads.items()}
     registration = _registration_version()
@@ -74,7 +78,7 @@ def main() -> None:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
         "python": sys.version.split()[0],
-        "versions": {p: _version(p) for p in ("numpy", "nibabel", "nilearn", "dipy")},
+        "versions": {p: package_version(p) for p in ("numpy", "nibabel", "nilearn", "dipy")},
         "file": {"run": RUN, "shape": [96, 96, 68, 410], "bytes": size, "synthetic": True},
         "repeats": args.repeats,
         "threads": args.threads,
@@ -131,8 +135,8 @@ def _inputs(root: Path, tmp: Path) -> dict[str, Any]:
 def _read(bold: Path, kind: str) -> dict[str, Any]:
     import nibabel as nib
 
-    _drop_cache(bold)
-    rss_before = _peak_rss_mb()
+    drop_cache(bold)
+    rss_before = peak_rss_mb()
     start = time.perf_counter()
     if kind == "lazy":
         data = np.asarray(nib.load(bold).dataobj)
@@ -144,7 +148,7 @@ def _read(bold: Path, kind: str) -> dict[str, Any]:
                 pass
         data = None
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "rss_increase_mb": _peak_rss_mb() - rss_before} | (
+    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "rss_increase_mb": peak_rss_mb() - rss_before} | (
         {} if data is None else {"memmap": isinstance(data, np.memmap) or isinstance(data.base, np.memmap)}
     )
 
@@ -159,12 +163,12 @@ def _extract(root: Path, tmp: Path, name: str) -> dict[str, Any]:
     labels, mask = np.load(tmp / "labels.npy"), np.load(tmp / "mask.npy")
     events = read_events(root / EVENTS)
     config = ExtractionConfig(brain_downsample=options["brain_downsample"])
-    _drop_cache(root / RUN)
-    rss_before = _peak_rss_mb()
+    drop_cache(root / RUN)
+    rss_before = peak_rss_mb()
     start = time.perf_counter()
     clips = extract_run_clips(root / RUN, events, labels, mask, config, with_brain=options["with_brain"])
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "rss_increase_mb": _peak_rss_mb() - rss_before} | (
+    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "rss_increase_mb": peak_rss_mb() - rss_before} | (
         _shapes(clips) | {"config": {"with_brain": options["with_brain"], **config.__dict__}}
     )
 
@@ -183,8 +187,8 @@ def _pipeline(root: Path) -> dict[str, Any]:
     template, atlas = load_template(), nib.load(desikan_killiany_files().image)
     atlas = nib.Nifti1Image(np.asarray(atlas.dataobj), atlas.affine)  # decompressed before the clock starts
     events = read_events(root / EVENTS)
-    _drop_cache(root / RUN)
-    rss_before = _peak_rss_mb()
+    drop_cache(root / RUN)
+    rss_before = peak_rss_mb()
     steps, start = {}, time.perf_counter()
     image = nib.load(root / RUN)
     mean = mean_volume(image)
@@ -199,7 +203,7 @@ def _pipeline(root: Path) -> dict[str, Any]:
     clips = extract_run_clips(image, events, labels, mask, ExtractionConfig())
     steps["extract_run_clips"] = time.perf_counter() - start - sum(steps.values())
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "peak_rss_mb": _peak_rss_mb(), "rss_increase_mb": _peak_rss_mb() - rss_before} | (
+    return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "rss_increase_mb": peak_rss_mb() - rss_before} | (
         _shapes(clips) | {"steps": steps}
     )
 
@@ -282,37 +286,11 @@ def markdown(report: dict) -> str:
 
 
 def _registration_version() -> str:
-    return f"dipy {_version('dipy')}, symbench.music.registration defaults"
+    return f"dipy {package_version('dipy')}, symbench.music.registration defaults"
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(r[key] for r in runs)
-
-
-def _call(context: Any, task: str, *args: Any) -> dict[str, Any]:
-    with context.Pool(1) as pool:
-        return pool.apply(worker, (task, *args))
-
-
-def _drop_cache(path: Path) -> None:
-    if hasattr(os, "posix_fadvise"):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)  # written pages must be clean to be dropped
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        finally:
-            os.close(fd)
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
-def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import importlib.util
 import multiprocessing
 import os
 import platform
-import resource
 import statistics
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from cold_process import call_in_fresh_process, drop_cache, package_version, peak_rss_mb
 from symbench import paths
 from symbench.atomic import write_json_atomic, write_text_atomic
 from symbench.music import layout
@@ -63,10 +63,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench_registration_") as tmp:
         tree = Path(tmp) / "ds003720"
         start = time.perf_counter()
-        _call(context, "generate", tree)
+        call_in_fresh_process(context, worker, "generate", tree)
         generate_s = time.perf_counter() - start
         bold, mean_path, truth_path = tree / RUN, Path(tmp) / "mean_epi.nii", Path(tmp) / "truth.npy"
-        io = _call(context, "mean_volume", bold, mean_path, truth_path)
+        io = call_in_fresh_process(context, worker, "mean_volume", bold, mean_path, truth_path)
         print(f"fixture {generate_s:.1f} s; cold read {io['cold_read_s']:.2f} s; mean {io['mean_cold_s']:.2f} s cold")
         results: dict[str, Any] = {}
         for method in METHODS:
@@ -74,20 +74,24 @@ def main() -> None:
                 results[method] = {"skipped": "ants (antspyx) is not importable; put it on PYTHONPATH to bench it"}
                 print(f"{method:>18}: skipped ({results[method]['skipped']})")
                 continue
-            results[method] = _call(context, "register", method, mean_path, truth_path, args.repeats)
+            results[method] = call_in_fresh_process(
+                context, worker, "register", method, mean_path, truth_path, args.repeats
+            )
             r = results[method]
             print(
                 f"{method:>18}: {r['median_s']:6.2f} s  error mean {r['error_mm']['mean']:.3f} max "
                 f"{r['error_mm']['max']:.3f} mm  peak RSS {r['peak_rss_mb']:.0f} MB"
             )
-        atlas = _call(context, "atlas", bold, mean_path, np.asarray(results["dipy"]["native_from_mni"]))
+        atlas = call_in_fresh_process(
+            context, worker, "atlas", bold, mean_path, np.asarray(results["dipy"]["native_from_mni"])
+        )
 
     pipeline_s = io["mean_cold_s"] + results["dipy"]["median_s"] + atlas["seconds"]
     report = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
         "python": sys.version.split()[0],
-        "versions": {p: _version(p) for p in ("numpy", "scipy", "nibabel", "nilearn", "dipy", "antspyx")},
+        "versions": {p: package_version(p) for p in ("numpy", "scipy", "nibabel", "nilearn", "dipy", "antspyx")},
         "threads": args.threads,
         "repeats": args.repeats,
         "run": {"path": RUN, "shape": io["shape"], "bytes": io["bytes"], "fixture_seconds": generate_s},
@@ -110,7 +114,7 @@ def main() -> None:
 
 def worker(task: str, *args: Any) -> dict[str, Any]:
     """One task in a fresh process (its peak RSS is its own)."""
-    rss_start = _peak_rss_mb()
+    rss_start = peak_rss_mb()
     if task == "generate":
         from symbench.music.fixture import FixtureConfig, generate_fixture
 
@@ -133,19 +137,19 @@ def _mean_volume(bold: Path, mean_path: Path, truth_path: Path) -> dict[str, Any
 
     truth = read_fixture_manifest(bold.parents[2])["subjects"]["sub-001"]["native_from_mni"]  # type: ignore[index]
     np.save(truth_path, np.asarray(truth))
-    _drop_cache(bold)
+    drop_cache(bold)
     start = time.perf_counter()
     with open(bold, "rb", buffering=0) as fh:
         while fh.read(READ_CHUNK):
             pass
     cold_read_s = time.perf_counter() - start
-    _drop_cache(bold)
+    drop_cache(bold)
     image = nib.load(bold)
-    rss_before = _peak_rss_mb()
+    rss_before = peak_rss_mb()
     start = time.perf_counter()
     mean = mean_volume(image)
     mean_cold_s = time.perf_counter() - start
-    peak_increase = _peak_rss_mb() - rss_before
+    peak_increase = peak_rss_mb() - rss_before
     start = time.perf_counter()
     mean_volume(image)
     mean_warm_s = time.perf_counter() - start
@@ -177,7 +181,7 @@ def _register(method: str, mean_path: Path, truth_path: Path, repeats: int) -> d
         register = lambda: register_to_mni(moving, template, config).native_from_mni  # noqa: E731
     else:
         register = _ants_registration(moving, template, "QuickRigid" if method == "ants_quickrigid" else "Rigid")
-    rss_before = _peak_rss_mb()
+    rss_before = peak_rss_mb()
     times, matrices = [], []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -190,7 +194,7 @@ def _register(method: str, mean_path: Path, truth_path: Path, repeats: int) -> d
         "median_s": statistics.median(times),
         "error_mm": {"mean": max(float(e.mean()) for e in errors), "max": max(float(e.max()) for e in errors)},
         "identical_repeats": all(np.array_equal(m, matrices[0]) for m in matrices),
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "rss_before_registration_mb": rss_before,
         "native_from_mni": matrices[-1].tolist(),
     }
@@ -283,32 +287,6 @@ def markdown(report: dict) -> str:
 def results_per_run(report: dict) -> float:
     """Seconds per run of the dipy registration shared by a subject's runs."""
     return report["methods"]["dipy"]["median_s"] / RUNS_PER_SUBJECT
-
-
-def _call(context: Any, task: str, *args: Any) -> dict[str, Any]:
-    with context.Pool(1) as pool:
-        return pool.apply(worker, (task, *args))
-
-
-def _drop_cache(path: Path) -> None:
-    if hasattr(os, "posix_fadvise"):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)  # written pages must be clean to be dropped
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        finally:
-            os.close(fd)
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
-def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 if __name__ == "__main__":

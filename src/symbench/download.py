@@ -18,7 +18,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+from symbench.progress import byte_bar
 
 log = logging.getLogger(__name__)
 
@@ -215,10 +217,11 @@ def _continue_download(url: str, part: Path, size: int | None, timeout: float) -
             part.unlink(missing_ok=True)
             raise _SourceError(f"size mismatch: server announces {announced} bytes in all, expected {size}")
         part.parent.mkdir(parents=True, exist_ok=True)
-        with open(part, mode) as out:
+        with open(part, mode) as out, byte_bar(part.name, announced, initial=offset) as bar:
             try:
                 while chunk := response.read(CHUNK_BYTES):
                     out.write(chunk)
+                    bar.update(len(chunk))
             finally:
                 out.flush()
                 os.fsync(out.fileno())
@@ -234,8 +237,8 @@ def _write_verified(stream: BinaryIO, dest: Path, expected: str, algorithm: str,
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out:
-            actual, n_bytes = _hash_stream(stream, algorithm, sink=out)
+        with os.fdopen(fd, "wb") as out, byte_bar(dest.name, size) as bar:
+            actual, n_bytes = _hash_stream(stream, algorithm, sink=out, bar=bar)
             out.flush()
             os.fsync(out.fileno())
         if size is not None and n_bytes != size:
@@ -249,14 +252,16 @@ def _write_verified(stream: BinaryIO, dest: Path, expected: str, algorithm: str,
     return n_bytes
 
 
-def _hash_stream(stream: BinaryIO, algorithm: str, sink: BinaryIO | None) -> tuple[str, int]:
-    """Hex digest and byte count of a stream, copying it into ``sink`` on the way."""
+def _hash_stream(stream: BinaryIO, algorithm: str, sink: BinaryIO | None, bar: Any = None) -> tuple[str, int]:
+    """Hex digest and byte count of a stream, copying it into ``sink`` (and counting on ``bar``) on the way."""
     digest = hashlib.new(algorithm)
     n_bytes = 0
     while chunk := stream.read(CHUNK_BYTES):
         digest.update(chunk)
         if sink is not None:
             sink.write(chunk)
+        if bar is not None:
+            bar.update(len(chunk))
         n_bytes += len(chunk)
     return digest.hexdigest(), n_bytes
 

@@ -54,6 +54,10 @@ MUSIC_MODELS = MODELS / "music"
 MUSIC_REPORTS = REPORTS / "music"
 MUSIC_METRICS = MUSIC_REPORTS / "metrics"
 MUSIC_FIGURES = MUSIC_REPORTS / "figures"
+# Music study, audio side (GTZAN and the 540 stimuli)
+GTZAN_RAW = RAW / "gtzan"
+MUSIC_AUDIO = PROCESSED / "music" / "audio"
+MUSIC_AUDIO_MODELS = MUSIC_MODELS / "audio"
 
 
 def ks_variant(variant: str) -> Path:
@@ -95,3 +99,8 @@ def music_clips_dir(subject: str) -> Path:
 def music_brain_metrics(model: str) -> Path:
     """Metrics JSON of one brain decoder: a record per subject and seed under ``cells``."""
     return MUSIC_METRICS / "brain" / f"{model}.json"
+
+
+def music_audio_metrics(model: str) -> Path:
+    """Metrics JSON of one audio model: a record per protocol, fold and seed under ``cells``."""
+    return MUSIC_METRICS / "audio" / f"{model}.json"

@@ -22,6 +22,7 @@ from symbench.music.bids_source import bold_geometry, data_source
 from symbench.music.events import GTZAN_GENRES, clip_table
 from symbench.music.nifti_check import check_bold_header
 from symbench.music.roi_clips import ExtractionConfig, extract_run_clips, stack_runs
+from symbench.progress import progress
 from symbench.stages.logging_setup import setup_logging
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     for task, numbers in music.data.runs.items():
         table = clip_table(bids, sub, task, [int(n) for n in numbers])
         table = table[~table["is_lead_in_repeat"]]  # row 0 repeats a clip already presented
-        for run, events in table.groupby("run", sort=True):
+        for run, events in progress(table.groupby("run", sort=True), desc=f"{sub} {task} runs", unit="run"):
             bold = bids / layout.func_path(sub, task, int(run), "bold.nii")
             check_bold_header(bold, shape=geometry.shape, voxel_mm=geometry.voxel_mm)
             clips = extract_run_clips(bold, events.reset_index(drop=True), native_labels, brain_mask, config)
