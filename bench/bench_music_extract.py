@@ -9,8 +9,10 @@ seconds are medians of ``--repeats`` such processes. Reads: ``np.asarray(nib.loa
 hands back a memory map, nothing is read), the same with ``mmap=False`` (the run as an in-memory int16 array: the
 baseline of the ratios) and plain unbuffered ``read()`` of the bytes (the disk's floor). Extraction: ROI clips
 alone, and ROI + whole-brain clips with block-mean factor 2 and 1, given the fixture's true atlas labels and a mean-EPI
-brain mask. Pipeline: mean volume -> dipy registration -> atlas into native space -> brain mask -> ROI + factor-2
-clips, from the file alone (template, atlas and nilearn's modules loaded before the clock starts).
+brain mask. Pipelines, from the file alone (template, atlas and nilearn's modules loaded before the clock starts):
+the run read once into memory (``read_run``) -> its mean volume -> dipy registration -> atlas into native space ->
+brain mask -> ROI clips (the goal's "registration + ROI extraction"), and the same with the factor-2 whole-brain
+clips too (what ``music_extract`` makes for the raw-data models).
 Writes reports/bench/music_extract.json and .md. Goal: registration + ROI extraction <= 3x the read, peak RSS <= 3 GB.
 """
 
@@ -39,6 +41,8 @@ EVENTS = "sub-001/func/sub-001_task-Training_run-01_events.tsv"
 GOAL_RATIO, GOAL_RSS_MB = 3.0, 3 * 1024
 READ_CHUNK = 8 * 2**20
 READS = ("lazy", "array", "bytes")
+PIPELINES = {"registration + ROI extraction": False, "registration + ROI + whole-brain/2 extraction": True}
+GOAL_PIPELINE = "registration + ROI extraction"
 EXTRACTIONS = {
     "roi": {"with_brain": False, "brain_downsample": 2},
     "roi+brain/2": {"with_brain": True, "brain_downsample": 2},
@@ -70,7 +74,10 @@ def main() -> None:
             ]
             for name in EXTRACTIONS
         }
-        pipeline = [call_in_fresh_process(context, worker, "pipeline", root) for _ in range(args.repeats)]
+        pipelines = {
+            name: [call_in_fresh_process(context, worker, "pipeline", root, brain) for _ in range(args.repeats)]
+            for name, brain in PIPELINES.items()
+        }
         size = bold.stat().st_size
     read = {kind: _median(runs, "seconds") for kind, runs in reads.items()}
     registration = _registration_version()
@@ -86,7 +93,8 @@ def main() -> None:
         "read_seconds": read,
         "read_runs": reads,
         "extraction": {name: _summary(runs, read) for name, runs in extractions.items()},
-        "pipeline": _summary(pipeline, read) | {"registration": registration},
+        "pipelines": {name: _summary(runs, read) | {"registration": registration} for name, runs in pipelines.items()},
+        "goal_pipeline": GOAL_PIPELINE,
         "goal": {"ratio_to_read": GOAL_RATIO, "peak_rss_mb": GOAL_RSS_MB, "baseline": "array"},
     }
     out = paths.resolve(args.out)
@@ -173,7 +181,7 @@ def _extract(root: Path, tmp: Path, name: str) -> dict[str, Any]:
     )
 
 
-def _pipeline(root: Path) -> dict[str, Any]:
+def _pipeline(root: Path, with_brain: bool) -> dict[str, Any]:
     import nibabel as nib
     import nilearn.masking  # noqa: F401 - imported before the clock: once per process, not per run
     import nilearn.signal  # noqa: F401
@@ -182,7 +190,7 @@ def _pipeline(root: Path) -> dict[str, Any]:
     from symbench.music.atlas_native import atlas_to_native
     from symbench.music.events import read_events
     from symbench.music.registration import load_template, mean_volume, register_to_mni
-    from symbench.music.roi_clips import ExtractionConfig, brain_mask_from_mean, extract_run_clips
+    from symbench.music.roi_clips import ExtractionConfig, brain_mask_from_mean, extract_run_clips, read_run
 
     template, atlas = load_template(), nib.load(desikan_killiany_files().image)
     atlas = nib.Nifti1Image(np.asarray(atlas.dataobj), atlas.affine)  # decompressed before the clock starts
@@ -190,18 +198,23 @@ def _pipeline(root: Path) -> dict[str, Any]:
     drop_cache(root / RUN)
     rss_before = peak_rss_mb()
     steps, start = {}, time.perf_counter()
-    image = nib.load(root / RUN)
+
+    def lap(name: str) -> None:
+        steps[name] = time.perf_counter() - start - sum(steps.values())
+
+    image = read_run(root / RUN)
+    lap("read_run")
     mean = mean_volume(image)
-    steps["mean_volume"] = time.perf_counter() - start
+    lap("mean_volume")
     registration = register_to_mni(mean, template)
-    steps["register_to_mni"] = time.perf_counter() - start - sum(steps.values())
+    lap("register_to_mni")
     native = atlas_to_native(atlas, registration.native_from_mni, image.shape[:3], image.affine)
     labels = np.asarray(native.dataobj)
-    steps["atlas_to_native"] = time.perf_counter() - start - sum(steps.values())
+    lap("atlas_to_native")
     mask = brain_mask_from_mean(np.asarray(mean.dataobj))
-    steps["brain_mask"] = time.perf_counter() - start - sum(steps.values())
-    clips = extract_run_clips(image, events, labels, mask, ExtractionConfig())
-    steps["extract_run_clips"] = time.perf_counter() - start - sum(steps.values())
+    lap("brain_mask")
+    clips = extract_run_clips(image, events, labels, mask, ExtractionConfig(), with_brain=with_brain)
+    lap("extract_run_clips")
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "peak_rss_mb": peak_rss_mb(), "rss_increase_mb": peak_rss_mb() - rss_before} | (
         _shapes(clips) | {"steps": steps}
@@ -253,7 +266,7 @@ def markdown(report: dict) -> str:
         "| step | seconds | x array read | x byte read | peak RSS MB | output |",
         "|---|---:|---:|---:|---:|---|",
     ]
-    rows = list(report["extraction"].items()) + [("registration + extraction (pipeline)", report["pipeline"])]
+    rows = list(report["extraction"].items()) + [(f"pipeline: {k}", v) for k, v in report["pipelines"].items()]
     for name, r in rows:
         output = f"ROI {'x'.join(map(str, r['roi_shape']))}"
         if r["brain_shape"]:
@@ -262,24 +275,31 @@ def markdown(report: dict) -> str:
             f"| {name} | {r['seconds']:.2f} | {r['ratio_to_array_read']:.2f} | {r['ratio_to_byte_read']:.2f} | "
             f"{r['peak_rss_mb']:.0f} | {output} |"
         )
-    p = report["pipeline"]
-    steps = ", ".join(f"{k} {v:.2f} s" for k, v in p["steps"].items())
+    p = report["pipelines"][report["goal_pipeline"]]
     ok = p["ratio_to_array_read"] <= GOAL_RATIO and p["peak_rss_mb"] <= GOAL_RSS_MB
     lines += [
         "",
         f"Extraction rows: ROI = the five auditory regions ({rows[0][1]['roi_shape'][1]} voxels), 10 TRs per "
         "clip, 4.5 s delay, linear detrend + z-score per voxel over the run (nilearn.signal.clean); brain/k = "
         "whole-brain clips block-mean downsampled by k, masked by the mean EPI's brain mask. Given the fixture's "
-        "true atlas labels on the BOLD grid.",
+        "true atlas labels on the BOLD grid, streamed from the file.",
         "",
-        f"Pipeline ({p['registration']}): from the file alone, {steps}; template, atlas and nilearn imports "
-        "before the clock. "
-        f"Peak RSS is the whole process (Python and libraries included). The last clip of the run is dropped "
-        f"({p['dropped']}): its window (onset 600 s + 4.5 s, 10 TRs) ends 3 volumes after the run.",
+        f"Pipelines ({p['registration']}), from the file alone; template, atlas and nilearn imports before the "
+        "clock; the run is read once into memory and both the mean volume and the clips come from that array:",
         "",
-        f"Goal (pipeline <= {GOAL_RATIO:.0f}x the array read, peak RSS <= {GOAL_RSS_MB / 1024:.0f} GB): "
-        f"{'met' if ok else 'not met'} ({p['ratio_to_array_read']:.2f}x, {p['peak_rss_mb']:.0f} MB); against the raw "
-        f"byte read {p['ratio_to_byte_read']:.2f}x.",
+    ]
+    for name, pipeline in report["pipelines"].items():
+        steps = ", ".join(f"{k} {v:.2f} s" for k, v in pipeline["steps"].items())
+        lines.append(f"- {name}: {steps}.")
+    lines += [
+        "",
+        "Peak RSS is the whole process (Python and libraries included, the run's 514 MB array among them). The last "
+        f"clip of the run is dropped ({p['dropped']}): its window (onset 600 s + 4.5 s, 10 TRs) ends 3 volumes "
+        "after the run.",
+        "",
+        f"Goal ({report['goal_pipeline']} <= {GOAL_RATIO:.0f}x the array read, peak RSS <= "
+        f"{GOAL_RSS_MB / 1024:.0f} GB): **{'met' if ok else 'not met'}** ({p['ratio_to_array_read']:.2f}x, "
+        f"{p['peak_rss_mb']:.0f} MB); against the raw byte read {p['ratio_to_byte_read']:.2f}x.",
         "",
     ]
     return "\n".join(lines)

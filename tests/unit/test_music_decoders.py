@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.feature_selection import SelectKBest, VarianceThreshold, f_classif
-from sklearn.model_selection import LeaveOneGroupOut, cross_val_score
+from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -142,6 +142,27 @@ def test_chance_is_uniform_at_ten_percent(train: dict, test: dict, tmp_path: Pat
     assert results[0].n_params is None and results[0].best_val_score is None
 
 
+@pytest.mark.parametrize("kind", ["logreg", "linear_svm", "brain_svm"])
+def test_sample_span_solves_the_same_l2_problem(kind: str, tmp_path: Path) -> None:
+    """More values per clip than clips (the ROI case): solving in the training clips' span gives the weights of
+    the full problem, mapped back, and the same predictions."""
+    train_p, test_p = _part(1, 2, seed=20), _part(3, 1, seed=21)  # 80 training clips, 500 ROI values each
+    spec = {**SPECS[kind], "C": 0.05, "C_grid": None}
+    results = {
+        span: _run({**spec, "sample_span": span}, train_p, test_p, tmp_path / str(span)) for span in (True, False)
+    }
+    assert train_p[spec["input"]].x[0].size > len(train_p[spec["input"]].y)
+    np.testing.assert_array_equal(results[True].y_pred, results[False].y_pred)
+    assert results[True].n_params == results[False].n_params
+    x = train_p[spec["input"]].x.reshape(80, -1).astype(np.float32)
+    estimator, _, _ = _fit_sklearn({**spec, "sample_span": True}, x, train_p[spec["input"]], seed=0)
+    reference, _, _ = _fit_sklearn({**spec, "sample_span": False}, x, train_p[spec["input"]], seed=0)
+    span_coef = estimator.named_steps["model"].coef_ @ estimator.named_steps["span"].components_
+    full_coef = reference.named_steps["model"].coef_
+    assert span_coef.shape == full_coef.shape
+    np.testing.assert_allclose(span_coef, full_coef, atol=2e-3 * np.abs(full_coef).max())
+
+
 def _decoy_knn_data() -> DecoderData:
     """Data where only k = 1 is right under leave-one-run-out.
 
@@ -175,6 +196,27 @@ def test_knn_picks_k_by_leave_one_run_out(tmp_path: Path) -> None:
     for k in (3, 5):
         pipe.set_params(model__n_neighbors=k)
         assert cross_val_score(pipe, x, data.y, groups=data.groups, cv=LeaveOneGroupOut()).mean() < 0.5
+
+
+@pytest.mark.parametrize("data_seed", [0, 4, 5])  # 4, 5: two ks share the best score
+def test_knn_search_chooses_what_grid_search_would(data_seed: int) -> None:
+    """One neighbour search per fold gives GridSearchCV's scores for every k and its choice (first best k)."""
+    rng = np.random.default_rng(data_seed)
+    # weak signal, few clips: many equal scores between ks and vote ties within a clip's neighbours
+    y = np.tile(np.arange(N_GENRES), 9)
+    x = (0.3 * rng.normal(size=(N_GENRES, 40))[y] + rng.normal(size=(len(y), 40))).astype(np.float32)
+    train = DecoderData(x[:, :, None], y.astype(np.int64), np.repeat([1, 2, 3], 30))
+    k_grid = [8, 1, 3, 4, 5, 6, 2, 7, 9]
+    spec = {"kind": "knn", "input": "roi", "k_grid": k_grid}
+    estimator, chosen, score = _fit_sklearn(spec, x, train, seed=0)
+    search = GridSearchCV(
+        Pipeline([("scale", StandardScaler()), ("model", KNeighborsClassifier())]),
+        {"model__n_neighbors": k_grid}, scoring="accuracy", cv=LeaveOneGroupOut(),
+    ).fit(x, train.y, groups=train.groups)  # fmt: skip
+    assert chosen["n_neighbors"] == search.best_params_["model__n_neighbors"]
+    assert score == pytest.approx(search.best_score_, abs=1e-12)
+    assert estimator.named_steps["model"].n_neighbors == chosen["n_neighbors"]
+    np.testing.assert_array_equal(estimator.predict(x), search.best_estimator_.predict(x))
 
 
 def test_one_run_falls_back_to_stratified_folds(train: dict, test: dict, tmp_path: Path) -> None:

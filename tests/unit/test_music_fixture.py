@@ -223,6 +223,14 @@ def test_same_seed_regenerates_byte_identical_files_and_another_seed_differs(tmp
     assert differing == {FIXTURE_MANIFEST, layout.func_path(1, "Test", 2, "bold.nii")}
 
 
+def test_runs_written_in_parallel_are_the_bytes_written_one_at_a_time(tmp_path: Path) -> None:
+    config = FixtureConfig(subjects=(1, 2), runs={"Training": [1, 2], "Test": [1]}, n_volumes=40, **TINY)
+    generate_fixture(tmp_path / "serial", DS003720, config, workers=1)
+    generate_fixture(tmp_path / "threads", DS003720, config, workers=3)
+    serial = _tree_digest(tmp_path / "serial")
+    assert serial == _tree_digest(tmp_path / "threads") and len(serial) == 1 + 3 + 2 * 3 * 3
+
+
 def test_event_regressors_plateau_at_one_during_a_long_stimulus_and_ignore_events_after_the_run() -> None:
     design = event_regressors([0.0, 60.0, 600.0], [60.0, 15.0, 15.0], 1.5, 80)
     assert design.shape == (80, 3) and design[0, 0] == 0.0

@@ -26,6 +26,7 @@ from symbench.music.roi_clips import (
     brain_mask_from_mean,
     clip_windows,
     extract_run_clips,
+    read_run,
     roi_mask,
     stack_runs,
 )
@@ -228,6 +229,27 @@ def test_streaming_equals_the_in_memory_reference(signal_tree: Path, native_labe
     np.testing.assert_allclose(halves.brain, brain, atol=5e-3, rtol=2e-3)
 
 
+@needs_mirror
+def test_a_run_read_once_into_memory_gives_the_streamed_clips(
+    signal_tree: Path, native_labels: np.ndarray, tmp_path: Path
+) -> None:
+    bold, events = _run(signal_tree, 1)
+    mask = _mean_mask(bold)
+    config = ExtractionConfig(brain_downsample=2, brain_dtype="float32")
+    run = read_run(bold, chunk_volumes=37)
+    on_disk = np.asarray(nib.load(bold).dataobj)
+    assert run.get_filename() == str(bold) and run.get_data_dtype() == on_disk.dtype
+    np.testing.assert_array_equal(np.asarray(run.dataobj), on_disk)
+    np.testing.assert_array_equal(run.affine, nib.load(bold).affine)
+    in_memory = extract_run_clips(run, events, native_labels, mask, config)
+    streamed = extract_run_clips(bold, events, native_labels, mask, config)
+    np.testing.assert_array_equal(in_memory.roi, streamed.roi)
+    np.testing.assert_array_equal(in_memory.brain, streamed.brain)
+    compressed = tmp_path / "run_bold.nii.gz"  # read a chunk at a time through nibabel instead
+    nib.save(nib.load(bold), compressed)
+    np.testing.assert_array_equal(np.asarray(read_run(compressed, chunk_volumes=37).dataobj), on_disk)
+
+
 def test_a_wrong_shaped_label_volume_or_a_truncated_nifti_gives_an_error_naming_the_file(tmp_path: Path) -> None:
     data = np.random.default_rng(0).integers(0, 100, (4, 4, 3, 12)).astype(np.int16)
     path = tmp_path / "sub-001_task-Test_run-01_bold.nii"
@@ -246,6 +268,8 @@ def test_a_wrong_shaped_label_volume_or_a_truncated_nifti_gives_an_error_naming_
         fh.truncate(truncated.stat().st_size - 100)
     with pytest.raises(NiftiHeaderError, match=rf"{truncated.name}: truncated: expected at least \d+ bytes"):
         extract_run_clips(truncated, _events([0.0]), labels, None, config)
+    with pytest.raises(NiftiHeaderError, match=rf"{truncated.name}: truncated"):
+        read_run(truncated)
     with pytest.raises(NiftiHeaderError, match=r"missing_bold.nii: expected a readable 4-D NIfTI"):
         extract_run_clips(tmp_path / "missing_bold.nii", _events([0.0]), labels, None, config)
 

@@ -20,6 +20,7 @@ from symbench.music.stimuli import (
     cut_stimulus,
     fade_envelope,
     problems_table,
+    stack_excerpts,
     stimulus_table,
 )
 
@@ -112,3 +113,16 @@ def test_build_records_missing_corrupt_and_short_clips_and_resamples(tmp_path: P
     resampled, problems = build_stimuli(tmp_path, table.iloc[:1], StimulusConfig(sample_rate=16000, fade_s=1.0))
     assert problems == [] and len(resampled["blues.00001_1.00"]) == 6 * 16000
     assert _dbfs(resampled["blues.00001_1.00"]) == pytest.approx(-20.0, abs=0.1)
+
+
+def test_stack_pads_short_excerpts_with_trailing_silence(clip: np.ndarray) -> None:
+    # pop.00049's excerpt in the events is [9.59, 24.58) s: one sample row 221 samples shorter than the others
+    full = cut_stimulus(clip, SR, 4.21, 19.21)
+    short = cut_stimulus(clip, SR, 9.59, 24.58)
+    assert len(full) - len(short) == 221
+    stacked, padding = stack_excerpts([full, short])
+    assert stacked.shape == (2, len(full)) and stacked.dtype == np.float32 and padding == [0, 221]
+    np.testing.assert_array_equal(stacked[1, : len(short)], short)
+    assert not stacked[1, len(short) :].any()
+    with pytest.raises(ValueError, match="1-D"):
+        stack_excerpts([full[None]])

@@ -97,6 +97,8 @@ def write_report_inputs(root: Path, *, ks_logs: bool = True) -> None:
                 "n_test": 41, "n_params": 3046, "fit_seconds": 1.0, "profile": "smoke", "genres": GENRES,
                 "confusion": rng.integers(0, 5, size=(10, 10)).tolist(),
             }  # fmt: skip
+            if model == "bbnn":
+                cells[f"gtzan-fold{fold}-seed0"] |= {"input": "logmel", "crop_s": 5.0, "input_shape": [128, 108]}
         audio_rows += cells.values()
         _write_json(root / f"reports/music/metrics/audio/{model}.json", {"cells": cells})
     audio_summary(pd.DataFrame(audio_rows), AUDIO_REFERENCE).to_csv(root / "reports/music/audio.csv", index=False)
@@ -204,6 +206,9 @@ def test_music_tables_numbers_equal_the_metrics_files(report_root: Path):
         assert rows[model]["accuracy"] == f"{acc.mean():.3f} ± {acc.std(ddof=1):.3f}"
     assert rows["bbnn"]["provenance"] == "fixture + reference"
     assert rows["distilhubert"]["provenance"] == "fixture"
+    inputs = pd.read_csv(report_root / "reports/music/audio.csv").set_index("model")["input"]
+    assert inputs["bbnn"] == "logmel 128×108, the middle 5 s of each clip"
+    assert inputs["distilhubert"] == "—"  # records without the fields
 
 
 def test_markdown_twin_has_the_same_tables_as_the_html(report_root: Path):

@@ -130,6 +130,37 @@ def extract_run_clips(
     )
 
 
+def read_run(path: str | Path, chunk_volumes: int = CHUNK_VOLUMES) -> nib.Nifti1Image:
+    """The whole run in memory, read once, as an image with the file's affine and header. For code that needs the
+    run twice (its mean volume for the registration, then its clips): the file is read once instead of twice. An
+    uncompressed, unscaled ``.nii`` is read straight into the array's memory (no intermediate copy); anything else
+    a chunk at a time through nibabel. Same errors as :func:`extract_run_clips` for a bad or truncated file."""
+    image, name = _load(path)
+    if _direct(image):
+        proxy = image.dataobj
+        dtype = np.dtype(proxy.dtype)
+        raw = np.empty(math.prod(image.shape) * dtype.itemsize, np.uint8)
+        with open(image.get_filename(), "rb", buffering=0) as fh:
+            fh.seek(int(proxy.offset))
+            view, got, step = memoryview(raw), 0, math.prod(image.shape[:3]) * dtype.itemsize * max(1, chunk_volumes)
+            while got < raw.size and (n := fh.readinto(view[got : got + step])):
+                got += n
+        if got < raw.size:
+            raise NiftiHeaderError(f"{name}: expected {raw.size} data bytes after {proxy.offset}, got {got}")
+        data = raw.view(dtype).reshape(image.shape, order="F")
+    else:
+        data = None
+        for start, stop, block in _volume_chunks(image, chunk_volumes, name):
+            if data is None:
+                data = np.empty(image.shape, dtype=block.dtype, order="F")
+            data[..., start:stop] = block
+        if data is None:
+            raise ValueError(f"{name}: expected a BOLD run with at least one volume, got shape {image.shape}")
+    run = nib.Nifti1Image(data, image.affine, image.header)
+    run.set_filename(name)  # error messages downstream name the file
+    return run
+
+
 def clip_windows(onsets_s: Sequence[float] | np.ndarray, tr: float, config: ExtractionConfig) -> np.ndarray:
     """(n, 2) first and one-past-last volume of each clip: start = round((onset + delay) / TR), half up."""
     onsets = np.asarray(onsets_s, dtype=float)
@@ -313,8 +344,7 @@ def _volume_chunks(image: nib.Nifti1Image, chunk_volumes: int, name: str) -> Ite
     (volumes are contiguous in NIfTI's Fortran order); anything else goes through ``image.dataobj`` slices."""
     n_volumes, step = int(image.shape[3]), max(1, int(chunk_volumes))
     proxy, filename = image.dataobj, image.get_filename()
-    direct = nib.is_proxy(proxy) and filename and not str(filename).endswith(".gz") and proxy.order == "F"
-    if not direct:
+    if not _direct(image, allow_scaled=True):
         for start in range(0, n_volumes, step):
             stop = min(start + step, n_volumes)
             try:
@@ -337,6 +367,15 @@ def _volume_chunks(image: nib.Nifti1Image, chunk_volumes: int, name: str) -> Ite
                 raise NiftiHeaderError(f"{name}: volumes {start}..{stop - 1}: expected {len(view)} bytes, got {got}")
             block = buffer[: (stop - start) * volume_bytes // dtype.itemsize].reshape((*image.shape[:3], -1), order="F")
             yield start, stop, (block * proxy.slope + proxy.inter) if scaled else block
+
+
+def _direct(image: nib.Nifti1Image, allow_scaled: bool = False) -> bool:
+    """Whether the data can be read straight from the file: an uncompressed NIfTI in Fortran order (and, unless
+    ``allow_scaled``, without a scale factor to apply)."""
+    proxy, filename = image.dataobj, image.get_filename()
+    if not (nib.is_proxy(proxy) and filename and not str(filename).endswith(".gz") and proxy.order == "F"):
+        return False
+    return allow_scaled or (float(proxy.slope), float(proxy.inter)) == (1.0, 0.0)
 
 
 def _repetition_time(image: nib.Nifti1Image, name: str) -> float:

@@ -5,14 +5,16 @@ first when the source rate differs, with a linear fade-in and fade-out (2 s by d
 normalised to a target level in dBFS (20 log10 of the RMS relative to full scale 1.0; no +3 dB sine
 convention). The split is the fMRI study's: 480 Training clips and 60 Test clips, identical for every subject,
 so audio and brain results compare clip for clip. A clip that is missing, unreadable or shorter than its
-excerpt is recorded as a problem and skipped, never raised.
+excerpt is recorded as a problem and skipped, never raised. Excerpts are not all equally long (pop.00049's is
+[9.59, 24.58) s, 14.99 s, though its ``duration`` says 15): :func:`stack_excerpts` pads the short ones with
+trailing silence to the longest.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +52,7 @@ class StimulusProblem:
 
     clip_id: str
     source: str
-    kind: str  # "missing", "unreadable", "too_short", "invalid" (e.g. silent), "clipping" (not fatal)
+    kind: str  # "missing", "unreadable", "too_short", "invalid" (e.g. silent); not fatal: "clipping", "padded"
     detail: str
     fatal: bool = True
 
@@ -199,6 +201,20 @@ def build_stimuli(
     for p in problems:
         log.warning("stimulus %s (%s): %s: %s", p.clip_id, p.source, p.kind, p.detail)
     return waves, problems
+
+
+def stack_excerpts(excerpts: Sequence[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+    """``(n, longest)`` float32 of 1-D excerpts, each zero-padded at its end to the longest (after its fade-out,
+    so the padding is silence), and the number of zeros appended to each."""
+    if not excerpts:
+        raise ValueError("stack_excerpts: expected at least one excerpt")
+    if any(np.ndim(e) != 1 for e in excerpts):
+        raise ValueError(f"stack_excerpts: expected 1-D excerpts, got shapes {sorted({np.shape(e) for e in excerpts})}")
+    n = max(len(e) for e in excerpts)
+    out = np.zeros((len(excerpts), n), dtype=np.float32)
+    for row, excerpt in zip(out, excerpts, strict=True):
+        row[: len(excerpt)] = excerpt
+    return out, [n - len(e) for e in excerpts]
 
 
 def problems_table(problems: list[StimulusProblem]) -> pd.DataFrame:

@@ -30,6 +30,7 @@ def audio_summary(metrics: pd.DataFrame, reference: Mapping[str, Any]) -> pd.Dat
                 "protocol": protocol,
                 "data_source": "+".join(sorted(set(cells["data_source"]))),
                 "weights": "; ".join(sorted(set(cells["weights"]))),
+                "input": _input_description(cells.iloc[0]),
                 "n_runs": len(cells),
                 "n_folds_run": int(folds.nunique()) if len(folds) else 0,
                 "n_folds": int(cells["n_folds"].dropna().iloc[0]) if cells["n_folds"].notna().any() else 0,
@@ -62,20 +63,22 @@ def render_audio_markdown(summary: pd.DataFrame, *, models: Sequence[str], prove
         "",
         "## Test accuracy per model and protocol beside the seed's",
         "",
-        "| model | protocol | data | weights | runs | accuracy | seed's | train / test clips | parameters | fit (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | protocol | data | weights | input | runs | accuracy | seed's | train / test clips | parameters | "
+        "fit (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in models:
         rows = summary[summary["model"] == m]
         if rows.empty:
-            lines.append(f"| {m} | — | — | — | — | not run | — | — | — | — |")
+            lines.append(f"| {m} | — | — | — | — | — | not run | — | — | — | — |")
         for r in rows.itertuples():
             runs = f"{r.n_seeds} seed(s)"
             if r.n_folds:
                 runs = f"{r.n_folds_run} of {r.n_folds} folds × " + runs
             ref = mean_sd(r.reference_accuracy, r.reference_sd, digits=4) if _has(r.reference_accuracy) else "—"
             lines.append(
-                f"| {m} | {PROTOCOL_NAMES.get(r.protocol, r.protocol)} | {r.data_source} | {r.weights} | {runs} | "
+                f"| {m} | {PROTOCOL_NAMES.get(r.protocol, r.protocol)} | {r.data_source} | {r.weights} | {r.input} | "
+                f"{runs} | "
                 f"{mean_sd(r.accuracy_mean, r.accuracy_sd)} | {ref} | {r.n_train_mean:.0f} / {r.n_test_mean:.0f} | "
                 f"{r.n_params:,} | {r.fit_seconds_mean:.0f} |"
             )
@@ -111,6 +114,21 @@ def summary_sentences(summary: pd.DataFrame) -> list[str]:
             f"{mean_sd(best.accuracy_mean, best.accuracy_sd)} ({best.data_source})."
         )
     return out
+
+
+def _input_description(cell: pd.Series) -> str:
+    """e.g. ``logmel 128×108, the middle 5 s of each clip``; older records without these fields give the shape."""
+    shape = cell.get("input_shape")
+    kind = cell.get("input")
+    text = " ".join(
+        part
+        for part in (kind if _has(kind) else "", "×".join(map(str, shape)) if isinstance(shape, list | tuple) else "")
+        if part
+    )
+    crop = cell.get("crop_s")
+    if _has(crop):
+        return f"{text}, the middle {float(crop):g} s of each clip"
+    return f"{text}, whole clips" if text else "—"
 
 
 def _has(value: Any) -> bool:

@@ -22,7 +22,14 @@ from symbench.models.distilhubert import to_16k
 from symbench.music.events import GTZAN_GENRES
 from symbench.music.gtzan import GTZAN_CLIP_S, scan_gtzan
 from symbench.music.logmel import LogMelConfig, log_mel
-from symbench.music.stimuli import StimulusConfig, iter_stimuli, problems_table, stimulus_table
+from symbench.music.stimuli import (
+    StimulusConfig,
+    StimulusProblem,
+    iter_stimuli,
+    problems_table,
+    stack_excerpts,
+    stimulus_table,
+)
 from symbench.progress import progress
 from symbench.stages.logging_setup import setup_logging
 
@@ -46,7 +53,12 @@ def main() -> None:
         if excerpt is not None:
             waves.append(excerpt)
     table["rendered"] = rendered
-    stimuli = np.stack(waves)
+    stimuli, padding = stack_excerpts(waves)
+    sample_rate = stimulus_config.sample_rate
+    for (_, row), zeros in zip(table[table["rendered"]].iterrows(), padding, strict=True):
+        if zeros:
+            detail = f"{zeros} samples ({zeros / sample_rate * 1e3:.0f} ms) of silence appended to its excerpt"
+            problems.append(StimulusProblem(row["clip_id"], row["source"], "padded", detail, fatal=False))
     _save_npy(out / "stimuli_logmel.npy", log_mel(stimuli, mel_config).astype(np.float16))
     _save_npy(out / "stimuli_16k.npy", to_16k(stimuli, stimulus_config.sample_rate).astype(np.float16))
     _save_csv(out / "stimuli.csv", table)

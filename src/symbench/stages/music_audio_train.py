@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     source = json.loads((paths.MUSIC_REPORTS / "gtzan_data.json").read_text(encoding="utf-8"))["data_source"]
     cells = {}
     for protocol in spec["protocols"]:  # type: ignore[index]
-        x, table = _inputs(spec, protocol)  # type: ignore[arg-type]
+        x, table = _inputs(spec, protocol, audio.logmel)  # type: ignore[arg-type]
         y = table["label"].to_numpy().astype(np.int64)
         if protocol == "stimuli":
             splits = [(None, stimulus_split(table["task"].to_numpy()))]
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
                     "accuracy": accuracy(y_test, fit.y_pred),
                     "n_train": len(train_idx),
                     "n_test": len(test_idx),
+                    "input": spec["input"],  # type: ignore[index]
+                    "crop_s": spec.get("crop_s"),  # type: ignore[union-attr]
                     "input_shape": list(x.shape[1:]),
                     "n_params": fit.n_params,
                     "epochs_run": fit.epochs_run,
@@ -90,26 +93,28 @@ def main(argv: list[str] | None = None) -> None:
     write_json_atomic(paths.music_audio_metrics(model), {"cells": cells})
 
 
-def _inputs(spec: dict, protocol: str) -> tuple[np.ndarray, pd.DataFrame]:
-    """The model's input array for a protocol (log-mel or 16 kHz audio) and its clip table."""
+def _inputs(spec: dict, protocol: str, logmel: Any) -> tuple[np.ndarray, pd.DataFrame]:
+    """The model's input array for a protocol (log-mel or 16 kHz audio) and its clip table; with ``crop_s``, the
+    middle ``crop_s`` seconds of every clip (train, validation and test alike)."""
     folder = paths.MUSIC_AUDIO
     stem = {"stimuli": "stimuli", "gtzan": "gtzan"}[protocol]
     table = pd.read_csv(folder / f"{stem}.csv")
     if protocol == "stimuli":
         table = table[table["rendered"]].reset_index(drop=True)
     if spec["input"] == "logmel":
-        return np.load(folder / f"{stem}_logmel.npy").astype(np.float32), table
-    if spec["input"] != "wave16k" or protocol != "stimuli":
+        x, per_second = np.load(folder / f"{stem}_logmel.npy", mmap_mode="r"), logmel.sample_rate / logmel.hop_length
+    elif spec["input"] == "wave16k" and protocol == "stimuli":
+        x, per_second = np.load(folder / "stimuli_16k.npy", mmap_mode="r"), WAVE_RATE
+    else:
         raise ValueError(
             f"audio model input {spec['input']!r} on protocol {protocol!r}: expected logmel (any "
             "protocol) or wave16k (stimuli)"
         )
-    waves = np.load(folder / "stimuli_16k.npy", mmap_mode="r")
     if spec.get("crop_s") is not None:
-        n = int(round(float(spec["crop_s"]) * WAVE_RATE))
-        start = max(0, (waves.shape[1] - n) // 2)
-        waves = waves[:, start : start + n]
-    return np.asarray(waves, dtype=np.float32), table
+        n = int(round(float(spec["crop_s"]) * per_second))
+        start = max(0, (x.shape[-1] - n) // 2)
+        x = x[..., start : start + n]
+    return np.asarray(x, dtype=np.float32), table
 
 
 if __name__ == "__main__":

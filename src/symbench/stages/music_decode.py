@@ -19,6 +19,7 @@ from symbench.config import load_params
 from symbench.evaluation.metrics import accuracy
 from symbench.music import layout
 from symbench.music.bids_source import data_source
+from symbench.music.confusion import genre_confusion
 from symbench.music.decoders import DecoderData, fit_predict_decoder
 from symbench.music.events import GTZAN_GENRES
 from symbench.stages.logging_setup import setup_logging
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
                 "fit_seconds": result.fit_seconds,
                 "best_val_score": result.best_val_score,
                 "chosen": result.chosen,
-                "confusion": _confusion(test.y, result.y_pred).tolist(),
+                "confusion": genre_confusion(test.y, result.y_pred).tolist(),
                 "genres": list(GTZAN_GENRES),
             }
             log.info("%s %s seed %d: test accuracy %.3f", model, sub, seed, record["accuracy"])
@@ -100,12 +101,6 @@ def _load(sub: str, which: str) -> tuple[DecoderData, DecoderData]:
             )
         )
     return parts[0], parts[1]
-
-
-def _confusion(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """(true genre, predicted genre) counts."""
-    n = len(GTZAN_GENRES)
-    return np.bincount(y_true * n + y_pred, minlength=n * n).reshape(n, n)
 
 
 if __name__ == "__main__":
