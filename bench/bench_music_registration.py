@@ -43,7 +43,9 @@ READ_CHUNK = 16 << 20
 GOAL_RATIO = 3.0
 RUNS_PER_SUBJECT = sum(layout.TASK_RUNS.values())  # ds003720: 12 Training + 6 Test runs
 METHODS = {
-    "dipy": "dipy, this project's RegistrationConfig() (centre of mass -> rigid, MI 32 bins, 5 % sampling)",
+    "dipy": "dipy, this project's RegistrationConfig() (centre of mass -> rigid, MI 32 bins, 5 % sampling, "
+    "samples on the template's tissue)",
+    "dipy_box": "dipy, the same with samples over the template's whole box (tissue_threshold=None)",
     "dipy_translation": "dipy, centre of mass -> translation -> rigid (otherwise the same)",
     "ants_quickrigid": "ANTsPy ants.registration(type_of_transform='QuickRigid')",
     "ants_rigid": "ANTsPy ants.registration(type_of_transform='Rigid'), the library's default schedule",
@@ -178,6 +180,8 @@ def _register(method: str, mean_path: Path, truth_path: Path, repeats: int) -> d
         config = RegistrationConfig()
         if method == "dipy_translation":
             config = RegistrationConfig(stages=("center_of_mass", "translation", "rigid"))
+        if method == "dipy_box":
+            config = RegistrationConfig(tissue_threshold=None)
         register = lambda: register_to_mni(moving, template, config).native_from_mni  # noqa: E731
     else:
         register = _ants_registration(moving, template, "QuickRigid" if method == "ants_quickrigid" else "Rigid")

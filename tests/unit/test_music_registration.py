@@ -94,6 +94,8 @@ def test_mean_volume_streams_to_the_in_memory_mean_as_float32_with_the_same_affi
         assert mean.get_data_dtype() == np.float32 and mean.shape == bold.shape[:3]
         np.testing.assert_allclose(mean.affine, bold.affine)
         np.testing.assert_allclose(np.asarray(mean.dataobj), expected, rtol=1e-6, atol=1e-3)
+    in_memory = nib.Nifti1Image(np.asarray(bold.dataobj), bold.affine)  # summed in one pass: the same bits
+    np.testing.assert_array_equal(np.asarray(mean_volume(in_memory).dataobj), np.asarray(mean_volume(bold).dataobj))
     with pytest.raises(ValueError, match="expected a 3D or 4D image"):
         mean_volume(nib.Nifti1Image(np.zeros((2, 2), np.float32), np.eye(4)))
 
@@ -108,6 +110,17 @@ def test_registration_recovers_the_fixture_transform_within_tolerance_over_brain
     rotation = registration.native_from_mni[:3, :3]
     np.testing.assert_allclose(rotation.T @ rotation, np.eye(3), atol=1e-6)  # rigid by default
     assert registration.method.startswith("dipy ") and registration.mutual_information > 0
+
+
+def test_sampling_the_whole_box_instead_of_the_template_tissue_recovers_the_transform_too(
+    mean_epi: nib.Nifti1Image, registration: Registration, truth: np.ndarray, template: nib.Nifti1Image
+) -> None:
+    box = register_to_mni(mean_epi, template, RegistrationConfig(tissue_threshold=None))
+    points = brain_points_mm(template)
+    for found in (box, registration):
+        error = displacement_mm(found.native_from_mni, truth, points)
+        assert error.mean() < MEAN_TOLERANCE_MM and error.max() < MAX_TOLERANCE_MM, (error.mean(), error.max())
+    assert not np.array_equal(box.native_from_mni, registration.native_from_mni)  # other samples, other optimum
 
 
 @pytest.mark.parametrize("shift_mm", [(0.0, 0.0, 0.0), (6.0, -4.0, 3.0)])
@@ -152,6 +165,8 @@ def test_invalid_registration_config_and_a_4d_moving_image_are_refused(bold: nib
         RegistrationConfig(level_iters=(10, 10), sigmas=(1.0,), factors=(1,))
     with pytest.raises(ValueError, match="sampling_proportion"):
         RegistrationConfig(sampling_proportion=0.0)
+    with pytest.raises(ValueError, match="tissue_threshold"):
+        RegistrationConfig(tissue_threshold=1.0)
     with pytest.raises(ValueError, match=r"bold\.nii: expected a 3D volume"):
         register_to_mni(bold)
 

@@ -31,7 +31,11 @@ too. Three pyramid levels (factors 4, 2, 1 with Gaussian sigmas 3, 1, 0 voxels) 
 coarse grid and the precision of the full one; mutual information with 32 bins handles the EPI's contrast differing
 from the T1 template's. Sparse sampling of 5 % of the template's voxels keeps each iteration cheap: dense sampling
 took 11-30 s for the same answer, 2 % sometimes missed by 2 mm, 3 % was within 0.1 mm, so 5 % leaves a margin for
-real EPI's noise and distortion.
+real EPI's noise and distortion. Of those samples only the ones where the template (smoothed as at that pyramid
+level) exceeds 1 % of its maximum are kept: the rest of the box is the skull-stripped template's empty background
+(54 % of it), and dropping it cut the time from 1.9 to 1.2 s (the five fixture subjects, measured side by side)
+for a mean error of 0.031-0.035 mm instead of 0.025-0.030 (max 0.079 mm; the voxels are 2 mm). The smoothing at
+the coarse levels keeps a margin of background around the brain, so the brain's edge still weighs in the metric.
 
 Determinism: dipy's sparse sampling jitters its sample points; here they are drawn from ``config.seed``, so the
 same input and configuration give the same matrix, bit for bit, on the same machine and library versions.
@@ -72,6 +76,8 @@ class RegistrationConfig:
     sigmas: tuple[float, ...] = (3.0, 1.0, 0.0)  # Gaussian smoothing per level, in voxels
     factors: tuple[int, ...] = (4, 2, 1)  # downsampling per level
     sampling_proportion: float | None = 0.05  # of the template's voxels; None: dense
+    # sparse samples kept only where the level's (smoothed) template exceeds this fraction of its maximum; None: all
+    tissue_threshold: float | None = 0.01
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -89,6 +95,8 @@ class RegistrationConfig:
             )
         if self.sampling_proportion is not None and not 0 < self.sampling_proportion <= 1:
             raise ValueError(f"sampling_proportion {self.sampling_proportion}: expected None or a value in (0, 1]")
+        if self.tissue_threshold is not None and not 0 <= self.tissue_threshold < 1:
+            raise ValueError(f"tissue_threshold {self.tissue_threshold}: expected None or a value in [0, 1)")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> RegistrationConfig:
@@ -171,7 +179,9 @@ def register_to_mni(
         raise ValueError(f"{_name(moving)}: expected finite, non-constant intensities to register")
     start = time.perf_counter()
     current, mi = np.eye(4), math.nan
-    metric = _SeededMutualInformation(config.metric_bins, config.sampling_proportion, config.seed)
+    metric = _SeededMutualInformation(
+        config.metric_bins, config.sampling_proportion, config.seed, tissue_threshold=config.tissue_threshold
+    )
     optimizer = AffineRegistration(
         metric=metric,
         level_iters=list(config.level_iters),
@@ -243,11 +253,15 @@ def _name(image: nib.Nifti1Image) -> str:
 
 
 class _SeededMutualInformation(MutualInformationMetric):
-    """dipy's MI metric with the jitter of its sparse samples drawn from ``seed`` (dipy's own generator is fixed)."""
+    """dipy's MI metric with the jitter of its sparse samples drawn from ``seed`` (dipy's own generator is fixed),
+    and, with ``tissue_threshold``, only the samples where the template has tissue (dipy has no such option)."""
 
-    def __init__(self, nbins: int, sampling_proportion: float | None, seed: int) -> None:
+    def __init__(
+        self, nbins: int, sampling_proportion: float | None, seed: int, tissue_threshold: float | None = None
+    ) -> None:
         super().__init__(nbins=nbins, sampling_proportion=sampling_proportion)
         self.seed = seed
+        self.tissue_threshold = tissue_threshold
 
     def setup(self, transform: Any, static: np.ndarray, moving: np.ndarray, **kwargs: Any) -> None:
         super().setup(transform, static, moving, **kwargs)
@@ -264,3 +278,7 @@ class _SeededMutualInformation(MutualInformationMetric):
         self.samples_prealigned = self.samples if start is None else self.samples @ np.asarray(start).T
         points = (self.samples @ self.static_world2grid.T)[:, : static.ndim]
         self.static_vals = np.array(self.interp_method(static, points)[0], dtype=np.float64)
+        if self.tissue_threshold is not None:
+            keep = self.static_vals > self.tissue_threshold * float(static.max())
+            self.samples, self.samples_prealigned = self.samples[keep], self.samples_prealigned[keep]
+            self.static_vals, self.ns = self.static_vals[keep], int(keep.sum())
