@@ -279,10 +279,12 @@ def markdown(report: dict) -> str:
         f"+{io['mean_peak_rss_increase_mb']:.0f} MB. atlas_to_native: {report['atlas_to_native']['seconds']:.2f} s "
         f"({report['atlas_to_native']['roi_voxels']} auditory ROI voxels).",
         "",
-        f"Mean volume + dipy registration + atlas: {pipeline['seconds']:.2f} s = "
-        f"{pipeline['ratio_to_cold_read']:.1f}x the cold read (goal <= {pipeline['goal_ratio']:.0f}x, which also "
-        "counts the ROI extraction). The registration is per subject, not per run: a subject's 18 runs share one "
-        f"transform, so per run it costs {results_per_run(report):.2f} s.",
+        f"Streaming mean volume (the run read from disk a chunk at a time) + dipy registration + atlas: "
+        f"{pipeline['seconds']:.2f} s = {pipeline['ratio_to_cold_read']:.1f}x this raw cold read. The issue's goal "
+        f"(<= {pipeline['goal_ratio']:.0f}x the time of reading the file, registration + ROI extraction of one run) "
+        "is measured end to end in music_extract.md, where the run is read once into memory for both. The "
+        "registration is per subject, not per run: a subject's 18 runs share one transform, so per run it costs "
+        f"{results_per_run(report):.2f} s.",
         "",
     ]
     return "\n".join(lines)
