@@ -334,3 +334,11 @@ def _write_json(path: Path, obj: object) -> None:
 def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def test_above_chance_needs_more_than_a_hair_over_ten_percent():
+    from symbench.reports.music_brain import above_chance
+
+    assert not above_chance(0.103, 5 * 39)  # 4 of 39 on every subject: a model that predicts one genre
+    assert above_chance(0.30, 5 * 39)
+    assert not above_chance(0.30, 0)

@@ -2,13 +2,14 @@
 
 A run is streamed a few volumes at a time: an uncompressed ``.nii`` is read straight from the file into one reused
 buffer (3.5x faster than ``image.dataobj`` slices, which allocate each chunk anew), anything else through the lazy
-proxy ``image.dataobj``; the run is never loaded whole. Each chunk gives up its ROI voxels and, for the whole-brain
-tensors, its block-mean downsampled volumes; once the run is through, every kept time series is cleaned over the
-whole run (``nilearn.signal.clean``: linear detrend, optional cosine high-pass, z-score with ddof 1) and cut into
-windows of ``n_trs`` volumes starting ``round((onset + delay) / TR)`` (half up) volumes into the run. The
-whole-brain series are cleaned per voxel of the output grid, i.e. after the block mean, so every output voxel has
-mean 0 and s.d. 1 over the run; voxels outside the brain mask are 0 before the block mean, and output voxels
-without brain are 0.
+proxy ``image.dataobj``; :func:`extract_run_clips` never loads a run from a file whole (:func:`read_run` does, for
+callers that need the run twice, and the extraction then reads from that array). Each chunk gives up its ROI voxels
+and, for the whole-brain tensors, its block-mean downsampled volumes; once the run is through, every kept time
+series is cleaned over the whole run (``nilearn.signal.clean``: linear detrend, optional cosine high-pass, z-score
+with ddof 1) and cut into windows of ``n_trs`` volumes starting ``round((onset + delay) / TR)`` (half up) volumes
+into the run. The whole-brain series are cleaned per voxel of the output grid, i.e. after the block mean, so every
+output voxel has mean 0 and s.d. 1 over the run; voxels outside the brain mask are 0 before the block mean, and
+output voxels without brain are 0.
 """
 
 from __future__ import annotations

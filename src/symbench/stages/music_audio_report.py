@@ -39,7 +39,14 @@ def main() -> None:
         "stimuli": f"{stimuli['n_rendered']} of {stimuli['n_stimuli']} excerpts rendered (2-s fades, RMS-normalised)",
         "profile": f"`{cfg.run.profile}` — {cfg.run.description}",
         "log-mel": ", ".join(f"{k} {v}" for k, v in music.audio.logmel.items()),
-        "reference": music.reference.source,
+        "schedules": "; ".join(
+            f"{name}: up to {spec.max_epochs} epochs (patience {spec.patience}), batch {spec.batch_size}"
+            + (f", net {dict(spec.net)}" if "net" in spec else "")
+            for name, spec in music.audio_models.items()
+        ),
+        "reference": "the seed study's audio rows ("
+        + ", ".join(f"{m} {r['accuracy']:.4f} ± {r['sd']:.4f}" for m, r in reference["audio"].items())  # type: ignore[index]
+        + "; the seed does not say which protocol)",
     }
     text = render_audio_markdown(summary, models=list(music.audio_model_names), provenance=provenance)
     write_text_atomic(paths.MUSIC_REPORTS / "audio.md", text)
